@@ -1,0 +1,2 @@
+// Package chart loads, packages and renders Helm charts through the Helm v3 SDK.
+package chart
