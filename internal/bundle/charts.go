@@ -2,6 +2,7 @@ package bundle
 
 import (
 	"fmt"
+	"time"
 
 	"github.com/openairgap/terraform-provider-airgap/internal/chart"
 )
@@ -19,23 +20,11 @@ func chartEntries(specs []ChartSpec, b *BOM, ix imageIndex) ([]entrySource, erro
 	var out []entrySource
 	used := map[string]bool{}
 	for _, s := range specs {
-		loaded, err := chart.Load(s.Path, b.Created)
+		refs, loaded, err := renderChartImages(s, b.Created)
 		if err != nil {
-			return nil, fmt.Errorf("chart %s: %w", s.Path, err)
+			return nil, err
 		}
 		c := loaded.Chart
-		ns := s.Namespace
-		if ns == "" {
-			ns = "default"
-		}
-		rendered, err := chart.Render(c, s.Values, c.Name(), ns)
-		if err != nil {
-			return nil, fmt.Errorf("chart %s: %w", s.Path, err)
-		}
-		refs, err := ScanImages([]byte(rendered))
-		if err != nil {
-			return nil, fmt.Errorf("chart %s: rendered manifests: %w", s.Path, err)
-		}
 		if err := requireCarried(ix, "chart "+s.Path, refs); err != nil {
 			return nil, err
 		}
@@ -44,4 +33,25 @@ func chartEntries(specs []ChartSpec, b *BOM, ix imageIndex) ([]entrySource, erro
 		out = append(out, memEntry(entry, loaded.Archive))
 	}
 	return out, nil
+}
+
+// renderChartImages loads and renders a chart and returns the images its manifests use.
+func renderChartImages(s ChartSpec, created time.Time) ([]string, *chart.Loaded, error) {
+	loaded, err := chart.Load(s.Path, created)
+	if err != nil {
+		return nil, nil, fmt.Errorf("chart %s: %w", s.Path, err)
+	}
+	ns := s.Namespace
+	if ns == "" {
+		ns = "default"
+	}
+	rendered, err := chart.Render(loaded.Chart, s.Values, loaded.Chart.Name(), ns)
+	if err != nil {
+		return nil, nil, fmt.Errorf("chart %s: %w", s.Path, err)
+	}
+	refs, err := ScanImages([]byte(rendered))
+	if err != nil {
+		return nil, nil, fmt.Errorf("chart %s: rendered manifests: %w", s.Path, err)
+	}
+	return refs, loaded, nil
 }

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"regexp"
 	"sort"
 	"strings"
 
@@ -50,9 +51,15 @@ func resolveImage(ctx context.Context, spec ImageSpec, opts []remote.Option) (*r
 	if err != nil {
 		return nil, err
 	}
-	ref, err := name.ParseReference(spec.Ref)
+	ref, err := ParseExplicitReference(spec.Ref)
+	if err != nil && spec.Layout == "" {
+		return nil, err
+	}
 	if err != nil {
-		return nil, fmt.Errorf("image %q: %w", spec.Ref, err)
+		// An image from a layout may carry a short name; it is never pulled by that name.
+		if ref, err = name.ParseReference(spec.Ref); err != nil {
+			return nil, fmt.Errorf("image %q: %w", spec.Ref, err)
+		}
 	}
 	r := &resolvedImage{blobs: map[string]blob{}}
 	r.record = Image{Ref: spec.Ref, Name: NormalizedName(ref.Context())}
@@ -307,6 +314,21 @@ func platformList(ps []v1.Platform) string {
 	return strings.Join(s, ", ")
 }
 
+// ParseExplicitReference parses an image reference that names its registry. A short name such as
+// "nginx:1.25" is refused rather than sent to Docker Hub: nothing is fetched from a registry the
+// configuration does not name.
+func ParseExplicitReference(ref string) (name.Reference, error) {
+	first, _, found := strings.Cut(ref, "/")
+	if !found || !(strings.ContainsAny(first, ".:") || first == "localhost") {
+		return nil, fmt.Errorf("image %q does not name its registry: write it in full (docker.io/library/nginx:1.25 for Docker Hub); the provider never picks a public registry for you", ref)
+	}
+	r, err := name.ParseReference(ref, name.StrictValidation)
+	if err != nil {
+		return nil, fmt.Errorf("image %q: %w", ref, err)
+	}
+	return r, nil
+}
+
 // NormalizedName writes a repository the way people read it: Docker Hub as "docker.io" and its
 // official images under "library/".
 func NormalizedName(repo name.Repository) string {
@@ -323,4 +345,15 @@ func ReferenceString(img Image) string {
 		return img.Name + ":" + img.Tag
 	}
 	return img.Name + "@" + img.Digest
+}
+
+// PlatformPattern is the form platforms are written in: os/arch[/variant].
+var PlatformPattern = regexp.MustCompile(`^[a-z0-9]+/[a-z0-9_]+(/[a-z0-9]+)?$`)
+
+// ValidateReference checks an image reference's syntax: a tag or a digest is required.
+func ValidateReference(ref string) error {
+	if _, err := name.ParseReference(ref, name.StrictValidation); err != nil {
+		return fmt.Errorf("image %q: %w (write a tag or a digest, such as registry.example/app:1.2)", ref, err)
+	}
+	return nil
 }

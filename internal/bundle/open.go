@@ -176,3 +176,6 @@ func nextRegular(tr *tar.Reader, want, path string) (*tar.Header, error) {
 	}
 	return hdr, nil
 }
+
+// TotalSize is the bundle's size in bytes, all parts together.
+func (b *Bundle) TotalSize() int64 { return b.size + b.BOM.PayloadSize }
