@@ -20,7 +20,7 @@ import (
 )
 
 var (
-	_ resource.Resource              = (*bundleResource)(nil)
+	_ resource.Resource               = (*bundleResource)(nil)
 	_ resource.ResourceWithConfigure  = (*bundleResource)(nil)
 	_ resource.ResourceWithModifyPlan = (*bundleResource)(nil)
 )
