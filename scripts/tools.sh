@@ -21,7 +21,6 @@ cosign        v2.6.5                              install  github.com/sigstore/c
 crane         v0.22.1                             install  github.com/google/go-containerregistry/cmd/crane
 registry      v3.1.2                              install  github.com/distribution/distribution/v3/cmd/registry
 minio         v0.0.0-20260212201848-7aac2a2c5b7c  install  github.com/minio/minio
-tfplugindocs  v0.24.0                             install  github.com/hashicorp/terraform-plugin-docs/cmd/tfplugindocs
 EOF
 }
 
