@@ -83,7 +83,7 @@ func TestBuildIsReproducible(t *testing.T) {
 func TestPlatformSelection(t *testing.T) {
 	f := newFixture(t)
 	spec := f.spec("arm.tar")
-	spec.Manifests = nil
+	spec.Manifests, spec.Charts = nil, nil
 	spec.Images = []ImageSpec{{Ref: f.host + "/team/app:1.0", Platforms: []string{"linux/arm64"}}}
 	res := build(t, spec)
 	img := res.BOM.Images[0]
@@ -109,8 +109,16 @@ func TestPlatformSelection(t *testing.T) {
 func TestUnvendoredImageFailsTheBuild(t *testing.T) {
 	f := newFixture(t)
 	spec := f.spec("x.tar")
-	spec.Images = spec.Images[:1] // drop the sidecar the manifest uses
+	spec.Images = spec.Images[:1] // drop the sidecar the chart and the manifest use
 	_, err := Build(context.Background(), spec, BuildOptions{})
+	if err == nil || !strings.Contains(err.Error(), "chart "+spec.Charts[0].Path) || !strings.Contains(err.Error(), "team/sidecar:2.0") {
+		t.Fatalf("got %v, want an error naming the chart and the sidecar image", err)
+	}
+	if err := Precheck(spec); err == nil || !strings.Contains(err.Error(), "team/sidecar:2.0") {
+		t.Fatalf("precheck: got %v", err)
+	}
+	spec.Charts = nil
+	_, err = Build(context.Background(), spec, BuildOptions{})
 	if err == nil || !strings.Contains(err.Error(), "deploy.yaml") || !strings.Contains(err.Error(), "team/sidecar:2.0") {
 		t.Fatalf("got %v, want an error naming deploy.yaml and the sidecar image", err)
 	}

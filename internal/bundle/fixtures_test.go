@@ -2,6 +2,7 @@ package bundle
 
 import (
 	"context"
+	"encoding/json"
 	"io"
 	"log"
 	"net/http/httptest"
@@ -91,8 +92,12 @@ spec:
       initContainers: [{name: init, image: `+f.host+`/team/sidecar:2.0}]
       containers: [{name: app, image: `+f.host+`/team/app:1.0}]
 `)
+	f.write("chart/Chart.yaml", "apiVersion: v2\nname: web\nversion: 0.3.0\nappVersion: \"2.0\"\n")
+	f.write("chart/values.yaml", "registry: example.invalid\n")
+	f.write("chart/templates/pod.yaml", "apiVersion: v1\nkind: Pod\nmetadata: {name: web}\nspec:\n  containers: [{name: web, image: \"{{ .Values.registry }}/team/sidecar:2.0\"}]\n")
 	return Spec{
 		Name: "demo", Version: "1.0.0", Created: created,
+		Charts:    []ChartSpec{{Path: filepath.Join(f.dir, "chart"), Values: "registry: " + f.host}},
 		Images:    []ImageSpec{{Ref: f.host + "/team/app:1.0"}, {Ref: f.host + "/team/sidecar:2.0"}},
 		Manifests: []string{manifest},
 		Files:     []FileSpec{{Name: "readme.txt", Source: f.write("readme.txt", "hello enclave\n")}},
@@ -152,3 +157,5 @@ func must(t *testing.T, err error) {
 }
 
 func nopLogger() *log.Logger { return log.New(io.Discard, "", 0) }
+
+func jsonUnmarshal(data []byte, v any) error { return json.Unmarshal(data, v) }
