@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Runs every test, in phases, printing how long each took:
 #   tools    build (or reuse from the cache) the programs the tests run for real
+#   injector build the static injector for amd64 and arm64, run its C tests, fuzz briefly
 #   static   gofmt, go vet, import-direction rules
 #   unit     engine and provider tests (go test ./...)
 #   acc-*    the provider's acceptance tests under terraform, then under OpenTofu
@@ -11,7 +12,7 @@ set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
 # Tests fail rather than skip when a tool they need is missing.
-export AIRGAP_REQUIRE_TOOLS=1
+export AIRGAP_REQUIRE_TOOLS=1 AIRGAP_REQUIRE_INJECTOR=1
 # terraform and tofu warn about the missing CLI config this machine names; give them an empty one.
 # No checkpoint (version check) calls: nothing here talks to the outside.
 export TF_CLI_CONFIG_FILE=/dev/null CHECKPOINT_DISABLE=1 TF_IN_AUTOMATION=1
@@ -29,6 +30,13 @@ tools_phase() {
   command -v terraform >/dev/null || { echo "terraform is not on PATH: the acceptance tests need it (1.11 ships in the machine image)" >&2; exit 1; }
   terraform version | head -1
   bash scripts/tools.sh build tofu registry cosign crane
+}
+
+injector_phase() {
+  sh injector/deps.sh
+  make -s -C injector all test
+  ls -l injector/bin/injector-linux-amd64 injector/bin/injector-linux-arm64 | awk '{print $5, $9}'
+  FUZZ_SECONDS=${FUZZ_SECONDS:-10} bash injector/fuzz/fuzz.sh
 }
 
 static_phase() {
@@ -55,12 +63,13 @@ docs_phase() {
 
 demo_phase() { bash scripts/demo.sh >/tmp/airgap-demo.log 2>&1 || { cat /tmp/airgap-demo.log; exit 1; }; tail -3 /tmp/airgap-demo.log; }
 
-all=(tools static unit acc-terraform acc-tofu docs demo)
+all=(tools injector static unit acc-terraform acc-tofu docs demo)
 phases=("${@:-${all[@]}}")
 total=$SECONDS
 for p in "${phases[@]}"; do
   case $p in
     tools) phase tools tools_phase ;;
+    injector) phase injector injector_phase ;;
     static) phase static static_phase ;;
     unit) phase unit unit_phase ;;
     acc-terraform) phase acc-terraform acc_terraform ;;

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -84,6 +85,15 @@ spec:
       - {name: app, image: %[1]s/samples/app:1.0}
       - {name: sidecar, image: %[1]s/samples/sidecar:1.0}
 `, e.host))
+}
+
+// wrapped matches text however terraform wraps it across lines.
+func wrapped(text string) *regexp.Regexp {
+	words := strings.Fields(text)
+	for i, w := range words {
+		words[i] = regexp.QuoteMeta(w)
+	}
+	return regexp.MustCompile(strings.Join(words, `\s+`))
 }
 
 // hcl quotes a path for a configuration.
