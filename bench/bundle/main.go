@@ -17,6 +17,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime/pprof"
 	"time"
 
 	"github.com/openairgap/terraform-provider-airgap/internal/bundle"
@@ -27,7 +28,16 @@ func main() {
 	dir := flag.String("dir", filepath.Join(os.TempDir(), "airgap-bench-bundle"), "work directory (the corpus is kept there between runs)")
 	total := flag.Int64("bytes", 1100<<20, "unique layer bytes in the corpus")
 	images := flag.Int("images", 12, "images in the corpus")
+	profile := flag.String("cpuprofile", "", "write a CPU profile of the build to this file")
 	flag.Parse()
+	if *profile != "" {
+		f, err := os.Create(*profile)
+		if err != nil {
+			log.Fatal(err)
+		}
+		pprof.StartCPUProfile(f)
+		defer pprof.StopCPUProfile()
+	}
 	if err := run(*dir, *total, *images); err != nil {
 		log.Fatal(err)
 	}
