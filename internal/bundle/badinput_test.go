@@ -56,15 +56,15 @@ func TestBadInputMatrix(t *testing.T) {
 			return p
 		}},
 		{name: "BOM edited after signing", wantErr: "changed after signing", mutate: func(t *testing.T, m *matrix, p string) {
-			head := readHead(t, p)
+			head := headOf(t, p)
 			i := bytes.Index(head.BOMBytes, []byte(`"version": "1.0.0"`))
 			patchAt(t, p, blockSize+int64(i)+len64(`"version": "1.0.`), []byte("1"))
 		}},
 		{name: "flipped bit in a layer", wantErr: "layer sha256:", mutate: func(t *testing.T, m *matrix, p string) {
-			flipIn(t, p, BlobPath(readHead(t, p).BOM.Images[0].Platforms[1].Layers[0]))
+			flipIn(t, p, BlobPath(headOf(t, p).BOM.Images[0].Platforms[1].Layers[0]))
 		}},
 		{name: "flipped bit in a chart", wantErr: "chart web 0.3.0", mutate: func(t *testing.T, m *matrix, p string) {
-			flipIn(t, p, readHead(t, p).BOM.Charts[0].Path)
+			flipIn(t, p, headOf(t, p).BOM.Charts[0].Path)
 		}},
 		{name: "flipped bit in the SBOM", wantErr: "SBOM sbom.cdx.json: content does not match", mutate: func(t *testing.T, m *matrix, p string) {
 			flipIn(t, p, SBOMPath)
@@ -127,7 +127,7 @@ func TestBadInputMatrix(t *testing.T) {
 			resignHead(t, m, p, func(b *BOM) { growEntry(b, "files/readme.txt", 8<<30-1) })
 		}},
 		{name: "signature slot garbage", wantErr: "signature slot is not valid", mutate: func(t *testing.T, m *matrix, p string) {
-			patchAt(t, p, readHead(t, p).slotOffset, []byte("{not json"))
+			patchAt(t, p, headOf(t, p).slotOffset, []byte("{not json"))
 		}},
 		{name: "signature from another bundle", wantErr: "changed after signing", mutate: func(t *testing.T, m *matrix, p string) {
 			other := m.spec
@@ -136,9 +136,9 @@ func TestBadInputMatrix(t *testing.T) {
 			slot := make([]byte, SignatureSlotSize)
 			src, _ := os.Open(other.Output)
 			defer src.Close()
-			_, err := src.ReadAt(slot, readHead(t, other.Output).slotOffset)
+			_, err := src.ReadAt(slot, headOf(t, other.Output).slotOffset)
 			must(t, err)
-			patchAt(t, p, readHead(t, p).slotOffset, slot)
+			patchAt(t, p, headOf(t, p).slotOffset, slot)
 		}},
 		{name: "not a tar file", wantErr: "not a bundle", mutate: func(t *testing.T, m *matrix, p string) {
 			writeFile(t, p, bytes.Repeat([]byte("garbage!"), 200))
@@ -231,7 +231,7 @@ func openAndVerify(path string, policy signing.Policy) error {
 	return b.VerifyPayload(context.Background())
 }
 
-func readHead(t *testing.T, path string) *Head {
+func headOf(t *testing.T, path string) *Head {
 	t.Helper()
 	h, _, err := ReadHead(path)
 	must(t, err)
@@ -240,7 +240,7 @@ func readHead(t *testing.T, path string) *Head {
 
 func entry(t *testing.T, path, name string) Entry {
 	t.Helper()
-	e, ok := readHead(t, path).BOM.EntryByPath(name)
+	e, ok := headOf(t, path).BOM.EntryByPath(name)
 	if !ok {
 		t.Fatalf("no entry %s", name)
 	}
@@ -248,7 +248,7 @@ func entry(t *testing.T, path, name string) Entry {
 }
 
 // payloadAt is the file offset of an entry's tar header.
-func payloadAt(t *testing.T, path string, e Entry) int64 { return readHead(t, path).size + e.Offset }
+func payloadAt(t *testing.T, path string, e Entry) int64 { return headOf(t, path).size + e.Offset }
 
 func flipIn(t *testing.T, path, name string) {
 	t.Helper()
@@ -309,7 +309,7 @@ func tarEntry(t *testing.T, name string, content []byte, typ byte, link string, 
 // vendor key: what a compromised build pipeline (or a bug) could produce.
 func resignHead(t *testing.T, m *matrix, path string, change func(*BOM)) {
 	t.Helper()
-	head := readHead(t, path)
+	head := headOf(t, path)
 	var b BOM
 	must(t, jsonUnmarshal(head.BOMBytes, &b))
 	change(&b)

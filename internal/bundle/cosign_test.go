@@ -47,7 +47,7 @@ func (c *cosignCLI) verifyBlob(pub, sig, blob string) (string, error) {
 // operators to.
 func extract(t *testing.T, bundlePath, dir string) (bom string, sigs []string) {
 	t.Helper()
-	head := readHead(t, bundlePath)
+	head := headOf(t, bundlePath)
 	bom = filepath.Join(dir, "bom.json")
 	writeFile(t, bom, head.BOMBytes)
 	for i, s := range head.Signatures {

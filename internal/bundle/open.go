@@ -6,7 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
+	"io/fs"
 	"strings"
 
 	"github.com/openairgap/terraform-provider-airgap/internal/signing"
@@ -32,147 +32,173 @@ type Bundle struct {
 }
 
 // Open reads the head of the bundle at path (a single file, or the base name or part 0 of a split
-// bundle), verifies the signatures over its BOM under policy, and checks that the files have
-// exactly the sizes the BOM states. It reads no payload byte: a bundle that fails here was never
-// looked into.
+// bundle) from the local filesystem; see OpenFrom.
 func Open(path string, policy signing.Policy) (*Bundle, error) {
+	return OpenFrom(LocalFiles, path, policy)
+}
+
+// OpenFrom reads the head of a bundle from store, verifies the signatures over its BOM under
+// policy, and checks that the files have exactly the sizes the BOM states. It reads no payload
+// byte: a bundle that fails here was never looked into.
+func OpenFrom(store Store, name string, policy signing.Policy) (*Bundle, error) {
 	if err := policy.Validate(); err != nil {
 		return nil, err
 	}
-	files, err := locate(path)
+	files, names, err := locate(store, name)
 	if err != nil {
 		return nil, err
 	}
-	head, err := readHeadFile(files[0])
+	head, err := readHead(files[0], names[0])
 	if err != nil {
+		closeAll(files)
 		return nil, err
 	}
 	signers, err := policy.Verify(head.BOMBytes, head.Signatures)
 	if err != nil {
-		return nil, fmt.Errorf("bundle %s: %w", files[0], err)
+		closeAll(files)
+		return nil, fmt.Errorf("bundle %s: %w", names[0], err)
 	}
-	data, err := openStream(files, &head)
+	data, err := newStream(files, names, &head)
 	if err != nil {
+		closeAll(files)
 		return nil, err
 	}
-	return &Bundle{Head: head, Signers: signers, Files: files, data: data}, nil
+	return &Bundle{Head: head, Signers: signers, Files: names, data: data}, nil
 }
 
 // Close releases the bundle's files.
 func (b *Bundle) Close() error { return b.data.close() }
 
-// ReadHead reads a bundle's head without judging its signatures, for re-signing and inspection.
+// ReadHead reads a local bundle's head without judging its signatures, for re-signing and
+// inspection.
 func ReadHead(path string) (*Head, []string, error) {
-	files, err := locate(path)
+	files, names, err := locate(LocalFiles, path)
 	if err != nil {
 		return nil, nil, err
 	}
-	head, err := readHeadFile(files[0])
+	defer closeAll(files)
+	head, err := readHead(files[0], names[0])
 	if err != nil {
 		return nil, nil, err
 	}
-	return &head, files, nil
+	return &head, names, nil
 }
 
-// locate finds the files of a bundle: path itself, or path.part000... for a split bundle.
-func locate(path string) ([]string, error) {
-	base := strings.TrimSuffix(path, ".part000")
-	if base == path {
-		if st, err := os.Stat(path); err == nil {
-			if !st.Mode().IsRegular() {
-				return nil, fmt.Errorf("bundle %s is not a regular file", path)
-			}
-			return []string{path}, nil
+// locate opens the files of a bundle: name itself, or name.part000... for a split bundle.
+func locate(store Store, name string) ([]StoreFile, []string, error) {
+	base := strings.TrimSuffix(name, ".part000")
+	if base == name {
+		f, err := store.Open(name)
+		if err == nil {
+			return []StoreFile{f}, []string{name}, nil
+		}
+		if !errors.Is(err, fs.ErrNotExist) {
+			return nil, nil, err
 		}
 	}
-	var files []string
+	var files []StoreFile
+	var names []string
 	for i := 0; i < 1000; i++ {
 		p := PartName(base, i)
-		st, err := os.Stat(p)
-		if err != nil {
+		f, err := store.Open(p)
+		if errors.Is(err, fs.ErrNotExist) {
 			break
 		}
-		if !st.Mode().IsRegular() {
-			return nil, fmt.Errorf("bundle part %s is not a regular file", p)
+		if err != nil {
+			closeAll(files)
+			return nil, nil, err
 		}
-		files = append(files, p)
+		files, names = append(files, f), append(names, p)
 	}
 	if len(files) == 0 {
-		return nil, fmt.Errorf("bundle %s does not exist (nor %s)", path, PartName(base, 0))
+		return nil, nil, fmt.Errorf("bundle %s does not exist (nor %s)", name, PartName(base, 0))
 	}
-	return files, nil
+	return files, names, nil
 }
 
-// readHeadFile reads and checks the head: the BOM entry, the signature slot, and that both tar
-// headers are the canonical ones. It bounds every size before reading.
-func readHeadFile(path string) (Head, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return Head{}, err
+func closeAll(files []StoreFile) {
+	for _, f := range files {
+		f.Close()
 	}
-	defer f.Close()
-	tr := tar.NewReader(f)
-	bomHdr, err := nextRegular(tr, BOMPath, path)
+}
+
+// readHead reads and checks the head in two reads (the first header, then the whole head): the
+// BOM entry, the signature slot, and that both tar headers are the canonical ones. Every size is
+// bounded before anything it describes is read.
+func readHead(f StoreFile, name string) (Head, error) {
+	first := make([]byte, blockSize)
+	if n, _ := f.ReadAt(first, 0); n < blockSize {
+		return Head{}, fmt.Errorf("bundle %s is truncated or empty: expected the entry %s", name, BOMPath)
+	}
+	bomHdr, err := nextRegular(tar.NewReader(bytes.NewReader(first)), BOMPath, name)
 	if err != nil {
 		return Head{}, err
 	}
 	if bomHdr.Size > MaxBOMSize {
-		return Head{}, fmt.Errorf("bundle %s: %s claims %d bytes, more than the %d-byte limit", path, BOMPath, bomHdr.Size, MaxBOMSize)
+		return Head{}, fmt.Errorf("bundle %s: %s claims %d bytes, more than the %d-byte limit", name, BOMPath, bomHdr.Size, MaxBOMSize)
+	}
+	size := headSize(bomHdr.Size)
+	if f.Size() < size {
+		return Head{}, fmt.Errorf("bundle %s is truncated inside its head: %d bytes, the head alone needs %d", name, f.Size(), size)
+	}
+	raw := make([]byte, size)
+	if _, err := f.ReadAt(raw, 0); err != nil && !(errors.Is(err, io.EOF) && f.Size() == size) {
+		return Head{}, fmt.Errorf("bundle %s: reading the head: %w", name, err)
+	}
+	tr := tar.NewReader(bytes.NewReader(raw))
+	if _, err := nextRegular(tr, BOMPath, name); err != nil {
+		return Head{}, err
 	}
 	bom := make([]byte, bomHdr.Size)
 	if _, err := io.ReadFull(tr, bom); err != nil {
-		return Head{}, fmt.Errorf("bundle %s is truncated inside %s: %w", path, BOMPath, err)
+		return Head{}, fmt.Errorf("bundle %s is truncated inside %s: %w", name, BOMPath, err)
 	}
-	slotHdr, err := nextRegular(tr, SignaturesPath, path)
+	slotHdr, err := nextRegular(tr, SignaturesPath, name)
 	if err != nil {
 		return Head{}, err
 	}
 	if slotHdr.Size != SignatureSlotSize {
-		return Head{}, fmt.Errorf("bundle %s: %s is %d bytes, expected %d", path, SignaturesPath, slotHdr.Size, SignatureSlotSize)
+		return Head{}, fmt.Errorf("bundle %s: %s is %d bytes, expected %d", name, SignaturesPath, slotHdr.Size, SignatureSlotSize)
 	}
 	slot := make([]byte, SignatureSlotSize)
 	if _, err := io.ReadFull(tr, slot); err != nil {
-		return Head{}, fmt.Errorf("bundle %s is truncated inside %s: %w", path, SignaturesPath, err)
+		return Head{}, fmt.Errorf("bundle %s is truncated inside %s: %w", name, SignaturesPath, err)
 	}
 	parsed, err := ParseBOM(bom)
 	if err != nil {
-		return Head{}, fmt.Errorf("bundle %s: %w", path, err)
+		return Head{}, fmt.Errorf("bundle %s: %w", name, err)
 	}
 	sigs, err := decodeSlot(slot)
 	if err != nil {
-		return Head{}, fmt.Errorf("bundle %s: %w", path, err)
+		return Head{}, fmt.Errorf("bundle %s: %w", name, err)
 	}
 	// Every head byte must be what the writer would have produced.
 	want, err := headBytes(bom, slot, parsed.Created)
 	if err != nil {
 		return Head{}, err
 	}
-	got := make([]byte, len(want))
-	if _, err := f.ReadAt(got, 0); err != nil {
-		return Head{}, fmt.Errorf("bundle %s: reading the head: %w", path, err)
-	}
-	if !bytes.Equal(got, want) {
-		return Head{}, fmt.Errorf("bundle %s: the tar headers of %s or %s are not the canonical ones", path, BOMPath, SignaturesPath)
+	if !bytes.Equal(raw, want) {
+		return Head{}, fmt.Errorf("bundle %s: the tar headers of %s or %s are not the canonical ones", name, BOMPath, SignaturesPath)
 	}
 	return Head{
 		BOM: parsed, BOMBytes: bom, BOMDigest: digestOf(bom).String(), Signatures: sigs,
-		size: int64(len(want)), slotOffset: entrySpan(int64(len(bom))) + blockSize,
+		size: size, slotOffset: entrySpan(int64(len(bom))) + blockSize,
 	}, nil
 }
 
-func nextRegular(tr *tar.Reader, want, path string) (*tar.Header, error) {
+func nextRegular(tr *tar.Reader, want, name string) (*tar.Header, error) {
 	hdr, err := tr.Next()
 	if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
-		return nil, fmt.Errorf("bundle %s is truncated or empty: expected the entry %s", path, want)
+		return nil, fmt.Errorf("bundle %s is truncated or empty: expected the entry %s", name, want)
 	}
 	if err != nil {
-		return nil, fmt.Errorf("bundle %s is not a bundle (not a tar archive): %w", path, err)
+		return nil, fmt.Errorf("bundle %s is not a bundle (not a tar archive): %w", name, err)
 	}
 	if hdr.Name != want {
-		return nil, fmt.Errorf("bundle %s: found entry %q where %q must be: not a bundle, or not one this provider wrote", path, hdr.Name, want)
+		return nil, fmt.Errorf("bundle %s: found entry %q where %q must be: not a bundle, or not one this provider wrote", name, hdr.Name, want)
 	}
 	if hdr.Typeflag != tar.TypeReg {
-		return nil, fmt.Errorf("bundle %s: entry %s is not a regular file", path, want)
+		return nil, fmt.Errorf("bundle %s: entry %s is not a regular file", name, want)
 	}
 	return hdr, nil
 }

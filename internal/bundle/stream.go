@@ -3,21 +3,20 @@ package bundle
 import (
 	"fmt"
 	"io"
-	"os"
 	"sort"
 )
 
 // stream reads a bundle's bytes by offset across its files: one file, or the head and the parts
 // of a split bundle laid end to end.
 type stream struct {
-	files  []*os.File
+	files  []StoreFile
 	starts []int64 // offset of each file in the stream
 	size   int64
 }
 
-// openStream opens the files and checks their sizes against the BOM before any payload read: a
-// truncated file, a missing or extra part, or trailing bytes are refused here.
-func openStream(paths []string, head *Head) (*stream, error) {
+// newStream checks the files' sizes against the BOM before any payload read: a truncated file, a
+// missing or extra part, or trailing bytes are refused here. It takes ownership of files.
+func newStream(files []StoreFile, names []string, head *Head) (*stream, error) {
 	b := head.BOM
 	want := []int64{head.size + b.PayloadSize}
 	if len(b.Parts) > 0 {
@@ -26,34 +25,22 @@ func openStream(paths []string, head *Head) (*stream, error) {
 			want = append(want, p.Size)
 		}
 	}
-	if len(b.Parts) == 0 && len(paths) > 1 {
-		return nil, fmt.Errorf("bundle %s is a single-file bundle, but part files were found beside it", paths[0])
+	if len(b.Parts) == 0 && len(names) > 1 {
+		return nil, fmt.Errorf("bundle %s is a single-file bundle, but part files were found beside it", names[0])
 	}
-	if len(paths) < len(want) {
-		return nil, fmt.Errorf("bundle %s has %d parts but only %d part files: %s is missing", paths[0], len(want), len(paths), PartName(trimPart(paths[0]), len(paths)))
+	if len(names) < len(want) {
+		return nil, fmt.Errorf("bundle %s has %d parts but only %d part files: %s is missing", names[0], len(want), len(names), PartName(trimPart(names[0]), len(names)))
 	}
-	if len(paths) > len(want) {
-		return nil, fmt.Errorf("bundle %s has %d parts, but there is an extra file %s", paths[0], len(want), paths[len(want)])
+	if len(names) > len(want) {
+		return nil, fmt.Errorf("bundle %s has %d parts, but there is an extra file %s", names[0], len(want), names[len(want)])
 	}
-	s := &stream{}
-	for i, p := range paths {
-		f, err := os.Open(p)
-		if err != nil {
-			s.close()
-			return nil, err
-		}
-		s.files = append(s.files, f)
-		st, err := f.Stat()
-		if err != nil {
-			s.close()
-			return nil, err
-		}
-		if st.Size() != want[i] {
-			s.close()
-			return nil, sizeError(p, st.Size(), want[i])
+	s := &stream{files: files}
+	for i, f := range files {
+		if f.Size() != want[i] {
+			return nil, sizeError(names[i], f.Size(), want[i])
 		}
 		s.starts = append(s.starts, s.size)
-		s.size += st.Size()
+		s.size += f.Size()
 	}
 	return s, nil
 }
