@@ -142,7 +142,8 @@ func readHead(f StoreFile, name string) (Head, error) {
 		return Head{}, fmt.Errorf("bundle %s is truncated inside its head: %d bytes, the head alone needs %d", name, f.Size(), size)
 	}
 	raw := make([]byte, size)
-	if _, err := f.ReadAt(raw, 0); err != nil && !(errors.Is(err, io.EOF) && f.Size() == size) {
+	copy(raw, first)
+	if _, err := f.ReadAt(raw[blockSize:], blockSize); err != nil && !(errors.Is(err, io.EOF) && f.Size() == size) {
 		return Head{}, fmt.Errorf("bundle %s: reading the head: %w", name, err)
 	}
 	tr := tar.NewReader(bytes.NewReader(raw))
