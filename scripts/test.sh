@@ -29,7 +29,8 @@ phase() {
 tools_phase() {
   command -v terraform >/dev/null || { echo "terraform is not on PATH: the acceptance tests need it (1.11 ships in the machine image)" >&2; exit 1; }
   terraform version | head -1
-  bash scripts/tools.sh build tofu registry cosign crane
+  sh scripts/deps.sh
+  bash scripts/tools.sh build tofu registry cosign crane minio
 }
 
 injector_phase() {
