@@ -7,6 +7,9 @@
 #   acc-*    the provider's acceptance tests under terraform, then under OpenTofu
 #   docs     `make generate` must leave docs/ unchanged
 #   demo     the README's main-job command, end to end
+#   mirror   the provider's filesystem mirror (amd64, arm64), checked by init and plan under
+#            terraform and tofu in a network namespace with no network at all
+#   cluster  a real single-node Kubernetes with egress denied, and the tests that need it
 # `scripts/test.sh PHASE...` runs only the phases named.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -29,12 +32,17 @@ phase() {
 tools_phase() {
   command -v terraform >/dev/null || { echo "terraform is not on PATH: the acceptance tests need it (1.11 ships in the machine image)" >&2; exit 1; }
   terraform version | head -1
+  # Debian packages first, one after another (apt holds a lock), then the slow Go builds side
+  # by side: the pinned tools, and the Kubernetes binaries and node images of the test cluster.
   sh scripts/deps.sh
-  bash scripts/tools.sh build tofu registry cosign crane minio
+  sh injector/deps.sh
+  bash test/cluster/deps.sh
+  bash scripts/tools.sh build tofu registry cosign crane minio & local tools=$!
+  bash test/cluster/build.sh all & local cluster=$!
+  wait "$tools" && wait "$cluster"
 }
 
 injector_phase() {
-  sh injector/deps.sh
   make -s -C injector all test
   ls -l injector/bin/injector-linux-amd64 injector/bin/injector-linux-arm64 | awk '{print $5, $9}'
   FUZZ_SECONDS=${FUZZ_SECONDS:-10} bash injector/fuzz/fuzz.sh
@@ -62,9 +70,27 @@ docs_phase() {
   [ -z "$(git status --porcelain -- docs templates)" ] || { git status --porcelain -- docs templates; echo "make generate added files: commit them" >&2; exit 1; }
 }
 
-demo_phase() { bash scripts/demo.sh >/tmp/airgap-demo.log 2>&1 || { cat /tmp/airgap-demo.log; exit 1; }; tail -3 /tmp/airgap-demo.log; }
+demo_dir=$(mktemp -d /tmp/airgap-test-demo.XXXXXX)
+demo_phase() {
+  DEMO_DIR=$demo_dir bash scripts/demo.sh >"$demo_dir.log" 2>&1 || { cat "$demo_dir.log"; exit 1; }
+  tail -3 "$demo_dir.log"
+}
 
-all=(tools injector static unit acc-terraform acc-tofu docs demo)
+mirror_phase() {
+  [ -f "$demo_dir/quickstart.tar" ] || DEMO_DIR=$demo_dir bash scripts/demo.sh >"$demo_dir.log" 2>&1
+  bash scripts/provider-mirror.sh "$demo_dir/mirror"
+  bash scripts/mirror-check.sh "$demo_dir/mirror" "$demo_dir/quickstart.tar" "$demo_dir/keys/vendor.pub"
+}
+
+cluster_phase() {
+  trap 'make -s cluster-down' EXIT
+  make -s cluster-up
+  AIRGAP_REQUIRE_CLUSTER=1 go test -count=1 ./test/cluster/
+  make -s cluster-down
+  trap - EXIT
+}
+
+all=(tools injector static unit acc-terraform acc-tofu docs demo mirror cluster)
 phases=("${@:-${all[@]}}")
 total=$SECONDS
 for p in "${phases[@]}"; do
@@ -77,6 +103,8 @@ for p in "${phases[@]}"; do
     acc-tofu) phase acc-tofu acc_tofu ;;
     docs) phase docs docs_phase ;;
     demo) phase demo demo_phase ;;
+    mirror) phase mirror mirror_phase ;;
+    cluster) phase cluster cluster_phase ;;
     *) echo "unknown phase $p (phases: ${all[*]})" >&2; exit 2 ;;
   esac
 done

@@ -2,6 +2,8 @@
 //
 //	airgap-dev keygen -out DIR [-name cosign]     write a cosign-format key pair (password: $COSIGN_PASSWORD)
 //	airgap-dev samples -registry HOST [-size N]   push the deterministic sample images to a registry
+//	airgap-dev sign -key KEY -out SIG [-pub PUB] FILE
+//	                                             sign FILE as `cosign sign-blob --key KEY` does
 package main
 
 import (
@@ -24,6 +26,8 @@ func main() {
 		err = keygen(os.Args[2:])
 	case "samples":
 		err = samples(os.Args[2:])
+	case "sign":
+		err = sign(os.Args[2:])
 	default:
 		usage()
 	}
@@ -34,7 +38,7 @@ func main() {
 }
 
 func usage() {
-	fmt.Fprintln(os.Stderr, "usage: airgap-dev keygen -out DIR [-name NAME] | samples -registry HOST [-size BYTES]")
+	fmt.Fprintln(os.Stderr, "usage: airgap-dev keygen -out DIR [-name NAME] | samples -registry HOST [-size BYTES] | sign -key KEY -out SIG [-pub PUB] FILE")
 	os.Exit(2)
 }
 
@@ -73,4 +77,44 @@ func samples(args []string) error {
 		fmt.Println(r)
 	}
 	return err
+}
+
+// sign writes the base64 signature `cosign sign-blob` would, and optionally the public key, so
+// that `cosign verify-blob --key PUB --signature SIG FILE` checks it.
+func sign(args []string) error {
+	fs := flag.NewFlagSet("sign", flag.ExitOnError)
+	keyPath := fs.String("key", "", "cosign private key (password from COSIGN_PASSWORD)")
+	out := fs.String("out", "", "where to write the signature")
+	pubOut := fs.String("pub", "", "where to write the public key (optional)")
+	fs.Parse(args)
+	if *keyPath == "" || *out == "" || fs.NArg() != 1 {
+		return fmt.Errorf("sign needs -key, -out and one file")
+	}
+	keyPEM, err := os.ReadFile(*keyPath)
+	if err != nil {
+		return err
+	}
+	key, err := signing.LoadPrivateKey(keyPEM, []byte(os.Getenv("COSIGN_PASSWORD")))
+	if err != nil {
+		return err
+	}
+	blob, err := os.ReadFile(fs.Arg(0))
+	if err != nil {
+		return err
+	}
+	sig, err := signing.Sign(key, blob)
+	if err != nil {
+		return err
+	}
+	if err := os.WriteFile(*out, []byte(sig.Sig+"\n"), 0o644); err != nil {
+		return err
+	}
+	if *pubOut == "" {
+		return nil
+	}
+	pub, err := signing.EncodePublicKey(key.Public())
+	if err != nil {
+		return err
+	}
+	return os.WriteFile(*pubOut, pub, 0o644)
 }
