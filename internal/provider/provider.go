@@ -35,12 +35,17 @@ type providerData struct {
 	trust    signing.Policy
 	trustErr error
 	now      func() time.Time
+	config   providerModel // connections; clients are built from it when first needed
 }
 
 type providerModel struct {
-	TrustedKeys     []trustedKeyModel  `tfsdk:"trusted_keys"`
-	TrustedRoots    []trustedRootModel `tfsdk:"trusted_roots"`
-	RequiredSigners []types.String     `tfsdk:"required_signers"`
+	TrustedKeys        []trustedKeyModel       `tfsdk:"trusted_keys"`
+	TrustedRoots       []trustedRootModel      `tfsdk:"trusted_roots"`
+	RequiredSigners    []types.String          `tfsdk:"required_signers"`
+	Kubernetes         *kubernetesModel        `tfsdk:"kubernetes"`
+	RegistryAuth       []registryAuthModel     `tfsdk:"registry_auth"`
+	FallbackRegistries []fallbackRegistryModel `tfsdk:"fallback_registries"`
+	ObjectStore        *objectStoreModel       `tfsdk:"object_store"`
 }
 
 type trustedKeyModel struct {
@@ -61,11 +66,14 @@ func (p *airgapProvider) Metadata(_ context.Context, _ provider.MetadataRequest,
 }
 
 func (p *airgapProvider) Schema(_ context.Context, _ provider.SchemaRequest, resp *provider.SchemaResponse) {
+	attrs := connectionAttributes()
 	resp.Schema = schema.Schema{
 		MarkdownDescription: "Delivers software into air-gapped Kubernetes clusters from signed bundles. " +
 			"The enclave side verifies every bundle against the trusted keys and roots configured here " +
 			"before it reads any payload; with none configured, it refuses every bundle.",
 		Attributes: map[string]schema.Attribute{
+			"kubernetes": attrs["kubernetes"], "registry_auth": attrs["registry_auth"],
+			"fallback_registries": attrs["fallback_registries"], "object_store": attrs["object_store"],
 			"trusted_keys": schema.ListNestedAttribute{
 				MarkdownDescription: "Public keys trusted to sign bundles, each with an optional validity window. " +
 					"A bundle signed by a key outside its window is rejected: re-sign stockpiled bundles before delivery.",
@@ -107,12 +115,9 @@ func (p *airgapProvider) Configure(ctx context.Context, req provider.ConfigureRe
 		resp.Diagnostics.AddAttributeError(path.Root("trusted_keys"), "Invalid trust configuration", data.trustErr.Error())
 		return
 	}
-	// Seed 002: name every endpoint the provider will contact before it contacts any. The trust
-	// configuration is local; bundle builds name their registries when they run.
-	tflog.Info(ctx, "airgap provider configured", map[string]any{
-		"trusted_keys": len(cfg.TrustedKeys), "trusted_roots": len(cfg.TrustedRoots),
-		"outside_endpoints": "none configured",
-	})
+	tflog.Info(ctx, "airgap provider configured", map[string]any{"trusted_keys": len(cfg.TrustedKeys), "trusted_roots": len(cfg.TrustedRoots)})
+	endpointLog(ctx, cfg)
+	data.config = cfg
 	resp.ResourceData = data
 	resp.DataSourceData = data
 }
