@@ -14,7 +14,7 @@ type Store interface {
 
 // StoreFile is one file of a bundle, read by offset: nothing is staged locally, so an object store
 // serves only the ranges that are asked for.
-type StoreFile interface {
+type StoreFile = interface {
 	io.ReaderAt
 	io.Closer
 	Size() int64
