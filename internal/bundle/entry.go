@@ -66,3 +66,34 @@ func (v *verifyingReader) Read(p []byte) (int, error) {
 	}
 	return n, err
 }
+
+// ReadLocalEntry reads one entry of a local bundle, checked against its BOM, without judging
+// signatures: for the builder, which has just written the bundle and publishes parts of it.
+func ReadLocalEntry(path, entry string, limit int64) ([]byte, error) {
+	b, err := openUnjudged(path)
+	if err != nil {
+		return nil, err
+	}
+	defer b.Close()
+	return b.ReadEntry(entry, limit)
+}
+
+// openUnjudged opens a local bundle whose signatures are not judged: the caller either just
+// wrote it or is about to change its signatures, and hashes what it reads against the BOM.
+func openUnjudged(path string) (*Bundle, error) {
+	files, names, err := locate(LocalFiles, path)
+	if err != nil {
+		return nil, err
+	}
+	head, err := readHead(files[0], names[0])
+	if err != nil {
+		closeAll(files)
+		return nil, err
+	}
+	data, err := newStream(files, names, &head)
+	if err != nil {
+		closeAll(files)
+		return nil, err
+	}
+	return &Bundle{Head: head, Files: names, data: data}, nil
+}

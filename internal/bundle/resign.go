@@ -32,22 +32,11 @@ type Resign struct {
 // BOM, so that nobody co-signs a bundle whose bytes are not the ones the BOM describes. A new
 // signature by a key that already signed replaces the old one.
 func AddSignatures(ctx context.Context, path string, r Resign) (*Head, error) {
-	opened, files, err := locate(LocalFiles, path)
+	b, err := openUnjudged(path)
 	if err != nil {
 		return nil, err
 	}
-	h, err := readHead(opened[0], files[0])
-	if err != nil {
-		closeAll(opened)
-		return nil, err
-	}
-	head := &h
-	data, err := newStream(opened, files, head)
-	if err != nil {
-		closeAll(opened)
-		return nil, err
-	}
-	b := &Bundle{Head: *head, Files: files, data: data}
+	head, files := &b.Head, b.Files
 	err = b.VerifyPayload(ctx)
 	b.Close()
 	if err != nil {

@@ -67,7 +67,7 @@ func (d *bundleDataSource) Schema(_ context.Context, _ datasource.SchemaRequest,
 			"an unsigned, wrongly signed, expired or structurally altered bundle fails the plan. Payload bytes are hashed " +
 			"by every resource that consumes them before it writes anything, or here when `verify_payload` is set.",
 		Attributes: map[string]schema.Attribute{
-			"path": schema.StringAttribute{Required: true, MarkdownDescription: "The bundle file, or the base name (or part 0) of a split bundle."},
+			"path": schema.StringAttribute{Required: true, MarkdownDescription: "The bundle file, or the base name (or part 0) of a split bundle; or `s3://bucket/key` in the provider's `object_store`, read by ranged requests and never staged locally."},
 			"verify_payload": schema.BoolAttribute{Optional: true, MarkdownDescription: "Also hash every payload byte against the BOM while planning. " +
 				"Off by default so a plan reads the signed BOM, not gigabytes; consumers always verify before they write."},
 			"name":        computedString("Bundle name from the signed BOM."),
@@ -136,7 +136,12 @@ func (d *bundleDataSource) Read(ctx context.Context, req datasource.ReadRequest,
 		resp.Diagnostics.AddError("No trusted key", msg)
 		return
 	}
-	b, err := bundle.Open(m.Path.ValueString(), d.data.trust)
+	store, name, err := d.data.bundleStore(ctx, m.Path.ValueString())
+	if err != nil {
+		resp.Diagnostics.AddAttributeError(path.Root("path"), "Cannot reach the bundle", err.Error())
+		return
+	}
+	b, err := bundle.OpenFrom(store, name, d.data.trust)
 	if err != nil {
 		resp.Diagnostics.AddAttributeError(path.Root("path"), "Bundle rejected", err.Error())
 		return

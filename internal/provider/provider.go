@@ -36,6 +36,7 @@ type providerData struct {
 	trustErr error
 	now      func() time.Time
 	config   providerModel // connections; clients are built from it when first needed
+	clients  clients
 }
 
 type providerModel struct {

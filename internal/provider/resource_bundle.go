@@ -187,6 +187,13 @@ func (r *bundleResource) build(ctx context.Context, m *bundleResourceModel, priv
 	}
 	tflog.Info(ctx, "bundle built", map[string]any{"path": spec.Output, "bom_digest": res.BOMDigest, "size": res.Size, "signers": res.Signers})
 	diags.Append(m.setResult(ctx, res)...)
+	m.Uploaded, m.BOMURL, m.SBOMURL = types.ListValueMust(types.StringType, nil), types.StringValue(""), types.StringValue("")
+	if m.UploadTo.ValueString() != "" {
+		if err := r.upload(ctx, m, res); err != nil {
+			diags.AddError("Uploading the bundle failed", err.Error())
+			return diags
+		}
+	}
 	states, err := bundle.Stat(res.Files)
 	if err != nil {
 		diags.AddError("Reading the written bundle", err.Error())

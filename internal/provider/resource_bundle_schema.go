@@ -31,6 +31,12 @@ type bundleResourceModel struct {
 	Paths              types.List   `tfsdk:"paths"`
 	SignerFingerprints types.List   `tfsdk:"signer_fingerprints"`
 	BundledImages      types.List   `tfsdk:"bundled_images"`
+
+	UploadTo        types.String `tfsdk:"upload_to"`
+	PresignLifetime types.String `tfsdk:"presign_lifetime"`
+	Uploaded        types.List   `tfsdk:"uploaded"`
+	BOMURL          types.String `tfsdk:"bom_url"`
+	SBOMURL         types.String `tfsdk:"sbom_url"`
 }
 
 type imageSpecModel struct {
@@ -115,6 +121,12 @@ func bundleResourceSchema() schema.Schema {
 			"size":                schema.Int64Attribute{Computed: true, MarkdownDescription: "Bytes written, all parts together."},
 			"paths":               schema.ListAttribute{Computed: true, ElementType: types.StringType, MarkdownDescription: "The files written: the bundle, or its parts in order."},
 			"signer_fingerprints": schema.ListAttribute{Computed: true, ElementType: types.StringType, MarkdownDescription: "SHA-256 fingerprints of the keys that signed at build time."},
+			"upload_to": schema.StringAttribute{Optional: true,
+				MarkdownDescription: "Also upload the bundle to `s3://bucket/key` in the provider's `object_store` (multipart, resumed after an interruption, skipped when the object is already there with the same sha256; the bucket is created if missing). The parts of a split bundle keep their suffixes; the BOM and the SBOM go beside it as `KEY.bom.json` and `KEY.sbom.cdx.json`."},
+			"presign_lifetime": schema.StringAttribute{Optional: true, MarkdownDescription: "How long the presigned links to the BOM and the SBOM stay valid (a Go duration such as `24h`, the default)."},
+			"uploaded":         schema.ListAttribute{Computed: true, ElementType: types.StringType, MarkdownDescription: "The `s3://` objects the bundle was uploaded to."},
+			"bom_url":          schema.StringAttribute{Computed: true, MarkdownDescription: "A presigned link to the uploaded BOM, minted for the object store's `presign_endpoint`, for an auditor with a browser."},
+			"sbom_url":         schema.StringAttribute{Computed: true, MarkdownDescription: "A presigned link to the uploaded SBOM."},
 			"bundled_images": schema.ListNestedAttribute{Computed: true, MarkdownDescription: "The carried images with their digests per platform.",
 				NestedObject: schema.NestedAttributeObject{Attributes: imageAttributes()}},
 		},
