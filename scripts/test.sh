@@ -86,6 +86,8 @@ cluster_phase() {
   trap 'make -s cluster-down' EXIT
   make -s cluster-up
   AIRGAP_REQUIRE_CLUSTER=1 go test -count=1 ./test/cluster/
+  # Elsewhere, tests that need the cluster are named TestCluster*; they skip in the unit phase.
+  AIRGAP_REQUIRE_CLUSTER=1 go test -count=1 -run '^TestCluster' ./internal/...
   make -s cluster-down
   trap - EXIT
 }
