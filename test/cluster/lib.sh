@@ -21,10 +21,10 @@ service_cidr=${AIRGAP_CLUSTER_SERVICE_CIDR:-10.96.0.0/16}
 bridge=${AIRGAP_CLUSTER_BRIDGE:-airgap0}
 cni_network=airgap-test-cluster # the name in config/10-airgap.conflist
 apiserver_port=${AIRGAP_CLUSTER_APISERVER_PORT:-6443}
-# Node-local registries containerd may pull from over plain HTTP (127.0.0.1:<port>): 31999 is
-# the NodePort the provider's injector serves on; 29999 (outside the NodePort range) is where the
-# smoke test serves a registry from the host to prove the pull path.
-http_registry_ports=${AIRGAP_CLUSTER_HTTP_REGISTRY_PORTS:-31999 29999}
+# Node-local registries containerd may pull from over plain HTTP (127.0.0.1:<port>): 31998 is
+# the NodePort the provider's injector serves on, 31999 the registry it bootstraps; 29999 (outside
+# the NodePort range) is where the smoke test serves a registry from the host to prove the pull path.
+http_registry_ports=${AIRGAP_CLUSTER_HTTP_REGISTRY_PORTS:-31998 31999 29999}
 
 log() { printf 'cluster: %s\n' "$*" >&2; }
 die() { printf 'cluster: error: %s\n' "$*" >&2; exit 1; }
