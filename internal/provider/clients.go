@@ -11,6 +11,7 @@ import (
 	"k8s.io/client-go/kubernetes"
 
 	"github.com/openairgap/terraform-provider-airgap/internal/bundle"
+	"github.com/openairgap/terraform-provider-airgap/internal/kube"
 	"github.com/openairgap/terraform-provider-airgap/internal/objstore"
 )
 
@@ -36,7 +37,7 @@ func (d *providerData) kubeClient() (kubernetes.Interface, error) {
 	if k := d.config.Kubernetes; k != nil {
 		path, context = k.Kubeconfig.ValueString(), k.Context.ValueString()
 	}
-	kc, err := objstore.KubeClient(path, context)
+	kc, _, err := kube.Clients(kube.Config{Kubeconfig: path, Context: context})
 	if err != nil {
 		return nil, fmt.Errorf("connecting to Kubernetes (set the provider's kubernetes.kubeconfig when not running in the cluster): %w", err)
 	}
