@@ -9,6 +9,7 @@
 #   demo     the README's main-job command, end to end
 #   mirror   the provider's filesystem mirror (amd64, arm64), checked by init and plan under
 #            terraform and tofu in a network namespace with no network at all
+#   system   the in-cluster registry image (its own module's tests) and the signed system bundle
 #   cluster  a real single-node Kubernetes with egress denied, and the tests that need it
 # `scripts/test.sh PHASE...` runs only the phases named.
 set -euo pipefail
@@ -51,6 +52,7 @@ injector_phase() {
 static_phase() {
   local unformatted
   unformatted=$(gofmt -l $(git ls-files '*.go'))
+  (cd images/registry && go vet ./...)
   [ -z "$unformatted" ] || { echo "gofmt needed: $unformatted" >&2; exit 1; }
   go vet ./...
 }
@@ -82,6 +84,11 @@ mirror_phase() {
   bash scripts/mirror-check.sh "$demo_dir/mirror" "$demo_dir/quickstart.tar" "$demo_dir/keys/vendor.pub"
 }
 
+system_phase() {
+  (cd images/registry && go test -count=1 ./...)
+  bash scripts/system-bundle.sh "$demo_dir/system"
+}
+
 cluster_phase() {
   trap 'make -s cluster-down' EXIT
   make -s cluster-up
@@ -92,7 +99,7 @@ cluster_phase() {
   trap - EXIT
 }
 
-all=(tools injector static unit acc-terraform acc-tofu docs demo mirror cluster)
+all=(tools injector static unit acc-terraform acc-tofu docs demo mirror system cluster)
 phases=("${@:-${all[@]}}")
 total=$SECONDS
 for p in "${phases[@]}"; do
@@ -106,6 +113,7 @@ for p in "${phases[@]}"; do
     docs) phase docs docs_phase ;;
     demo) phase demo demo_phase ;;
     mirror) phase mirror mirror_phase ;;
+    system) phase system system_phase ;;
     cluster) phase cluster cluster_phase ;;
     *) echo "unknown phase $p (phases: ${all[*]})" >&2; exit 2 ;;
   esac

@@ -4,6 +4,8 @@
 //	airgap-dev samples -registry HOST [-size N]   push the deterministic sample images to a registry
 //	airgap-dev sign -key KEY -out SIG [-pub PUB] FILE
 //	                                             sign FILE as `cosign sign-blob --key KEY` does
+//	airgap-dev bundle -name N -version V -out FILE -key KEY [-layout DIR -image REF]... [-file NAME=PATH]...
+//	                                             build a signed bundle without Terraform (the system bundle)
 package main
 
 import (
@@ -28,6 +30,8 @@ func main() {
 		err = samples(os.Args[2:])
 	case "sign":
 		err = sign(os.Args[2:])
+	case "bundle":
+		err = bundleCmd(os.Args[2:])
 	default:
 		usage()
 	}
@@ -38,7 +42,7 @@ func main() {
 }
 
 func usage() {
-	fmt.Fprintln(os.Stderr, "usage: airgap-dev keygen -out DIR [-name NAME] | samples -registry HOST [-size BYTES] | sign -key KEY -out SIG [-pub PUB] FILE")
+	fmt.Fprintln(os.Stderr, "usage: airgap-dev keygen -out DIR [-name NAME] | samples -registry HOST [-size BYTES] | sign -key KEY -out SIG [-pub PUB] FILE | bundle -name N -version V -out FILE -key KEY [-layout DIR -image REF]... [-file NAME=PATH]...")
 	os.Exit(2)
 }
 
