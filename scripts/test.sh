@@ -21,6 +21,8 @@ export AIRGAP_REQUIRE_TOOLS=1 AIRGAP_REQUIRE_INJECTOR=1
 # No checkpoint (version check) calls: nothing here talks to the outside.
 export TF_CLI_CONFIG_FILE=/dev/null CHECKPOINT_DISABLE=1 TF_IN_AUTOMATION=1
 export TF_ACC_PROVIDER_NAMESPACE=openairgap
+# Work files of the demo, mirror and system phases.
+demo_dir=$(mktemp -d /tmp/airgap-test-demo.XXXXXX)
 
 phase() {
   local name=$1; shift
@@ -40,7 +42,9 @@ tools_phase() {
   bash test/cluster/deps.sh
   bash scripts/tools.sh build tofu registry cosign crane minio & local tools=$!
   bash test/cluster/build.sh all & local cluster=$!
-  wait "$tools" && wait "$cluster"
+  # The system bundle's registry image is cached by source hash: building it now warms the cache.
+  bash scripts/system-bundle.sh "$demo_dir/system-warm" >"$demo_dir/system-warm.log" 2>&1 & local system=$!
+  wait "$tools" && wait "$cluster" && { wait "$system" || { cat "$demo_dir/system-warm.log"; exit 1; }; }
 }
 
 injector_phase() {
@@ -72,7 +76,6 @@ docs_phase() {
   [ -z "$(git status --porcelain -- docs templates)" ] || { git status --porcelain -- docs templates; echo "make generate added files: commit them" >&2; exit 1; }
 }
 
-demo_dir=$(mktemp -d /tmp/airgap-test-demo.XXXXXX)
 demo_phase() {
   DEMO_DIR=$demo_dir bash scripts/demo.sh >"$demo_dir.log" 2>&1 || { cat "$demo_dir.log"; exit 1; }
   tail -3 "$demo_dir.log"
