@@ -17,9 +17,12 @@ import (
 
 // Registry is a running Distribution registry.
 type Registry struct {
-	Host string // 127.0.0.1:PORT
-	Dir  string // its storage root
-	cmd  *exec.Cmd
+	Host    string // 127.0.0.1:PORT
+	Dir     string // its storage root
+	bin     string
+	cfgPath string
+	cmd     *exec.Cmd
+	log     *os.File
 }
 
 // Start runs a registry with filesystem storage in a temporary directory, stopped when the test
@@ -41,30 +44,55 @@ http: {addr: 127.0.0.1:%d}
 	if err := os.WriteFile(cfgPath, []byte(cfg), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	r := &Registry{Host: fmt.Sprintf("127.0.0.1:%d", port), Dir: dir}
+	r := &Registry{Host: fmt.Sprintf("127.0.0.1:%d", port), Dir: dir, bin: bin, cfgPath: cfgPath}
 	log, err := os.Create(filepath.Join(dir, "registry.log"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	r.cmd = exec.Command(bin, "serve", cfgPath)
-	r.cmd.Stdout, r.cmd.Stderr = log, log
+	r.log = log
+	t.Cleanup(func() {
+		r.Stop()
+		log.Close()
+	})
+	r.launch(t)
+	return r
+}
+
+// Stop kills the registry at once, as a crash would: uploads in flight are cut off.
+func (r *Registry) Stop() {
+	if r.cmd == nil {
+		return
+	}
+	r.cmd.Process.Kill()
+	r.cmd.Wait()
+	r.cmd = nil
+}
+
+// Restart stops the registry if it runs and starts it again on the same address and storage.
+func (r *Registry) Restart(t testing.TB) {
+	t.Helper()
+	r.Stop()
+	r.launch(t)
+}
+
+func (r *Registry) launch(t testing.TB) {
+	t.Helper()
+	r.cmd = exec.Command(r.bin, "serve", r.cfgPath)
+	r.cmd.Stdout, r.cmd.Stderr = r.log, r.log
+	// Distribution v3 exports OpenTelemetry traces to localhost:4318 unless told not to.
+	r.cmd.Env = append(os.Environ(), "OTEL_TRACES_EXPORTER=none")
 	if err := r.cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() {
-		r.cmd.Process.Kill()
-		r.cmd.Wait()
-		log.Close()
-	})
 	deadline := time.Now().Add(20 * time.Second)
 	for {
 		resp, err := http.Get("http://" + r.Host + "/v2/")
 		if err == nil {
 			resp.Body.Close()
-			return r
+			return
 		}
 		if time.Now().After(deadline) {
-			data, _ := os.ReadFile(log.Name())
+			data, _ := os.ReadFile(r.log.Name())
 			t.Fatalf("registry did not start: %v\n%s", err, data)
 		}
 		time.Sleep(50 * time.Millisecond)
