@@ -111,7 +111,7 @@ func locate(store Store, name string) ([]StoreFile, []string, error) {
 		files, names = append(files, f), append(names, p)
 	}
 	if len(files) == 0 {
-		return nil, nil, fmt.Errorf("bundle %s does not exist (nor %s)", name, PartName(base, 0))
+		return nil, nil, fmt.Errorf("bundle %s does not exist (nor %s): %w", name, PartName(base, 0), fs.ErrNotExist)
 	}
 	return files, names, nil
 }

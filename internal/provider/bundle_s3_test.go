@@ -18,16 +18,18 @@ import (
 	"github.com/openairgap/terraform-provider-airgap/internal/bundle"
 	"github.com/openairgap/terraform-provider-airgap/internal/objstore"
 	miniotest "github.com/openairgap/terraform-provider-airgap/test/minio"
+	"github.com/openairgap/terraform-provider-airgap/test/registry"
 )
 
 // TestAccBundleInObjectStorage: the connected side uploads what it built to real MinIO, with
 // the BOM and SBOM beside it and presigned links to them; the enclave side verifies the bundle
 // straight from s3://; a presigned link fetched with curl gives the exact BOM; a tampered object
-// is refused.
+// is refused; and the enclave mirrors the images straight from s3:// into a registry.
 func TestAccBundleInObjectStorage(t *testing.T) {
 	e := newEnv(t)
 	priv, pub := e.key("vendor")
 	srv := miniotest.Start(t)
+	dest := registry.Start(t)
 	objectStore := fmt.Sprintf(`
   object_store = {
     endpoint      = %q
@@ -52,7 +54,13 @@ data "airgap_bundle" "from_s3" {
   path           = "s3://bundles/demo/1.0.0.tar"
   verify_payload = true
   depends_on     = [airgap_bundle.demo]
-}`, hcl(pub), objectStore, hcl(e.path("demo.tar")), e.host, hcl(priv))
+}
+resource "airgap_image_mirror" "m" {
+  bundle     = "s3://bundles/demo/1.0.0.tar"
+  registry   = %q
+  plain_http = true
+  depends_on = [airgap_bundle.demo]
+}`, hcl(pub), objectStore, hcl(e.path("demo.tar")), e.host, hcl(priv), dest.Host)
 
 	resource.Test(t, resource.TestCase{
 		ProtoV6ProviderFactories: protoV6,
@@ -64,7 +72,7 @@ data "airgap_bundle" "from_s3" {
 					statecheck.CompareValuePairs("airgap_bundle.demo", tfjsonpath.New("bom_digest"), "data.airgap_bundle.from_s3", tfjsonpath.New("bom_digest"), compare.ValuesSame()),
 					statecheck.ExpectKnownValue("data.airgap_bundle.from_s3", tfjsonpath.New("signers").AtSliceIndex(0).AtMapKey("name"), knownvalue.StringExact("vendor")),
 				},
-				Check: func(s *terraform.State) error {
+				Check: resource.ComposeTestCheckFunc(pulledBackFrom(e.path("demo.tar")), func(s *terraform.State) error {
 					link := s.RootModule().Resources["airgap_bundle.demo"].Primary.Attributes["bom_url"]
 					got, err := exec.Command("curl", "-sf", link).Output()
 					if err != nil {
@@ -78,7 +86,7 @@ data "airgap_bundle" "from_s3" {
 						return fmt.Errorf("the presigned link returned %d bytes that are not the BOM", len(got))
 					}
 					return nil
-				},
+				}),
 			},
 			{
 				PreConfig: func() { uploadTampered(t, srv, e.path("demo.tar"), "demo/tampered.tar") },
@@ -95,6 +103,17 @@ data "airgap_bundle" "tampered" {
 			},
 		},
 	})
+}
+
+// pulledBackFrom checks the mirror against the BOM of a local copy of the bundle.
+func pulledBackFrom(local string) resource.TestCheckFunc {
+	return func(s *terraform.State) error {
+		head, _, err := bundle.ReadHead(local)
+		if err != nil {
+			return err
+		}
+		return pulledBack(head.BOM)(s)
+	}
 }
 
 func uploadTampered(t *testing.T, srv *miniotest.Server, src, key string) {

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/hashicorp/terraform-plugin-framework/datasource"
+	"github.com/hashicorp/terraform-plugin-framework/function"
 	"github.com/hashicorp/terraform-plugin-framework/path"
 	"github.com/hashicorp/terraform-plugin-framework/provider"
 	"github.com/hashicorp/terraform-plugin-framework/provider/schema"
@@ -124,7 +125,11 @@ func (p *airgapProvider) Configure(ctx context.Context, req provider.ConfigureRe
 }
 
 func (p *airgapProvider) Resources(context.Context) []func() resource.Resource {
-	return []func() resource.Resource{newBundleResource, newBundleSignatureResource}
+	return []func() resource.Resource{newBundleResource, newBundleSignatureResource, newImageMirrorResource}
+}
+
+func (p *airgapProvider) Functions(context.Context) []func() function.Function {
+	return []func() function.Function{newImageRefFunction}
 }
 
 func (p *airgapProvider) DataSources(context.Context) []func() datasource.DataSource {
