@@ -1,6 +1,7 @@
 package provider
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"net/http"
@@ -17,6 +18,8 @@ import (
 	"github.com/hashicorp/terraform-plugin-testing/tfjsonpath"
 
 	"github.com/openairgap/terraform-provider-airgap/internal/bundle"
+	"github.com/openairgap/terraform-provider-airgap/internal/objstore"
+	miniotest "github.com/openairgap/terraform-provider-airgap/test/minio"
 	"github.com/openairgap/terraform-provider-airgap/test/registry"
 )
 
@@ -136,4 +139,34 @@ func mustRef(t *testing.T, s string) name.Reference {
 	r, err := name.ParseReference(s)
 	must(t, err)
 	return r
+}
+
+// TestAccImageMirrorOnMinIO: the same mirror into a Distribution registry whose storage is a
+// MinIO bucket, every image pulled back by its mirrored reference.
+func TestAccImageMirrorOnMinIO(t *testing.T) {
+	e := newEnv(t)
+	priv, pub := e.key("vendor")
+	path := e.buildWith("mirror.tar", priv)
+	head, _, err := bundle.ReadHead(path)
+	must(t, err)
+	store := miniotest.Start(t)
+	c, err := objstore.New(objstore.Config{Endpoint: store.Endpoint, AccessKey: miniotest.AccessKey, SecretKey: miniotest.SecretKey})
+	must(t, err)
+	must(t, c.EnsureBucket(context.Background(), "registry"))
+	dest := registry.StartS3(t, registry.S3{Endpoint: store.Endpoint, Bucket: "registry", AccessKey: miniotest.AccessKey, SecretKey: miniotest.SecretKey})
+	config := mirrorConfig(pub, path, dest.Host)
+	resource.Test(t, resource.TestCase{
+		ProtoV6ProviderFactories: protoV6,
+		Steps: []resource.TestStep{
+			{Config: config, Check: pulledBack(head.BOM)},
+			{
+				PreConfig: func() { deleteManifest(t, dest.Host, "samples/app", head.BOM.Images[0].Digest) },
+				Config:    config,
+				ConfigPlanChecks: resource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{
+					plancheck.ExpectResourceAction("airgap_image_mirror.m", plancheck.ResourceActionUpdate),
+				}},
+				Check: pulledBack(head.BOM),
+			},
+		},
+	})
 }

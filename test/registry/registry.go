@@ -29,17 +29,35 @@ type Registry struct {
 // ends.
 func Start(t testing.TB) *Registry {
 	t.Helper()
-	bin := tools.Path(t, "registry")
 	dir := t.TempDir()
+	return start(t, dir, fmt.Sprintf("filesystem: {rootdirectory: %s}", filepath.Join(dir, "data")))
+}
+
+// S3 says where a registry stores its data in an S3-compatible object store.
+type S3 struct {
+	Endpoint, Bucket, AccessKey, SecretKey string // Endpoint is host:port, plain HTTP
+}
+
+// StartS3 runs a registry whose storage is a bucket in an S3-compatible object store (MinIO in
+// the tests), with redirects disabled so that clients never need to reach the store themselves.
+// The bucket must exist.
+func StartS3(t testing.TB, s S3) *Registry {
+	t.Helper()
+	return start(t, t.TempDir(), fmt.Sprintf(`s3: {region: us-east-1, regionendpoint: "http://%s", bucket: %s, accesskey: %s, secretkey: %s, forcepathstyle: true, secure: false}
+  redirect: {disable: true}`, s.Endpoint, s.Bucket, s.AccessKey, s.SecretKey))
+}
+
+func start(t testing.TB, dir, storage string) *Registry {
+	bin := tools.Path(t, "registry")
 	port := freePort(t)
 	cfg := fmt.Sprintf(`version: 0.1
 log: {level: error, accesslog: {disabled: true}}
 storage:
-  filesystem: {rootdirectory: %s}
+  %s
   delete: {enabled: true}
   maintenance: {uploadpurging: {enabled: false}}
 http: {addr: 127.0.0.1:%d}
-`, filepath.Join(dir, "data"), port)
+`, storage, port)
 	cfgPath := filepath.Join(dir, "config.yml")
 	if err := os.WriteFile(cfgPath, []byte(cfg), 0o644); err != nil {
 		t.Fatal(err)
