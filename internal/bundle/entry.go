@@ -70,7 +70,7 @@ func (v *verifyingReader) Read(p []byte) (int, error) {
 // ReadLocalEntry reads one entry of a local bundle, checked against its BOM, without judging
 // signatures: for the builder, which has just written the bundle and publishes parts of it.
 func ReadLocalEntry(path, entry string, limit int64) ([]byte, error) {
-	b, err := openUnjudged(path)
+	b, err := openUnjudged(LocalFiles, path)
 	if err != nil {
 		return nil, err
 	}
@@ -78,10 +78,11 @@ func ReadLocalEntry(path, entry string, limit int64) ([]byte, error) {
 	return b.ReadEntry(entry, limit)
 }
 
-// openUnjudged opens a local bundle whose signatures are not judged: the caller either just
-// wrote it or is about to change its signatures, and hashes what it reads against the BOM.
-func openUnjudged(path string) (*Bundle, error) {
-	files, names, err := locate(LocalFiles, path)
+// openUnjudged opens a bundle and checks its head and file sizes, without judging its
+// signatures: OpenFrom judges them next; the builder and the re-signer hash what they read
+// against the BOM.
+func openUnjudged(store Store, path string) (*Bundle, error) {
+	files, names, err := locate(store, path)
 	if err != nil {
 		return nil, err
 	}

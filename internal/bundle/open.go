@@ -37,33 +37,22 @@ func Open(path string, policy signing.Policy) (*Bundle, error) {
 	return OpenFrom(LocalFiles, path, policy)
 }
 
-// OpenFrom reads the head of a bundle from store, verifies the signatures over its BOM under
-// policy, and checks that the files have exactly the sizes the BOM states. It reads no payload
-// byte: a bundle that fails here was never looked into.
+// OpenFrom reads the head of a bundle from store, checks that its files have exactly the sizes
+// the BOM states, and verifies the signatures over the BOM under policy. It reads no payload byte:
+// a bundle that fails here was never looked into.
 func OpenFrom(store Store, name string, policy signing.Policy) (*Bundle, error) {
 	if err := policy.Validate(); err != nil {
 		return nil, err
 	}
-	files, names, err := locate(store, name)
+	b, err := openUnjudged(store, name)
 	if err != nil {
 		return nil, err
 	}
-	head, err := readHead(files[0], names[0])
-	if err != nil {
-		closeAll(files)
-		return nil, err
+	if b.Signers, err = policy.Verify(b.BOMBytes, b.Signatures); err != nil {
+		b.Close()
+		return nil, fmt.Errorf("bundle %s: %w", b.Files[0], err)
 	}
-	signers, err := policy.Verify(head.BOMBytes, head.Signatures)
-	if err != nil {
-		closeAll(files)
-		return nil, fmt.Errorf("bundle %s: %w", names[0], err)
-	}
-	data, err := newStream(files, names, &head)
-	if err != nil {
-		closeAll(files)
-		return nil, err
-	}
-	return &Bundle{Head: head, Signers: signers, Files: names, data: data}, nil
+	return b, nil
 }
 
 // Close releases the bundle's files.

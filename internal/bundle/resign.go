@@ -32,7 +32,7 @@ type Resign struct {
 // BOM, so that nobody co-signs a bundle whose bytes are not the ones the BOM describes. A new
 // signature by a key that already signed replaces the old one.
 func AddSignatures(ctx context.Context, path string, r Resign) (*Head, error) {
-	b, err := openUnjudged(path)
+	b, err := openUnjudged(LocalFiles, path)
 	if err != nil {
 		return nil, err
 	}

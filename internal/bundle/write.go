@@ -23,19 +23,7 @@ func write(ctx context.Context, spec Spec, b *BOM, sources []entrySource, keys [
 // writeSingle writes head then payload in one pass. The BOM is final before the payload is
 // written, so the file's own digest is hashed as the bytes go out, on the other core.
 func writeSingle(ctx context.Context, spec Spec, b *BOM, sources []entrySource, keys []SigningKey) (*Result, error) {
-	bom, err := b.Marshal()
-	if err != nil {
-		return nil, err
-	}
-	sigs, err := signAll(bom, keys)
-	if err != nil {
-		return nil, err
-	}
-	slot, err := encodeSlot(sigs)
-	if err != nil {
-		return nil, err
-	}
-	head, err := headBytes(bom, slot, b.Created)
+	bom, head, sigs, err := signedHead(b, keys)
 	if err != nil {
 		return nil, err
 	}
@@ -92,24 +80,12 @@ func writeSplit(ctx context.Context, spec Spec, b *BOM, sources []entrySource, k
 	for i := range b.Parts {
 		b.Parts[i].SHA256 = sums[i]
 	}
-	bom, err := b.Marshal()
+	bom, head, sigs, err := signedHead(b, keys)
 	if err != nil {
 		return nil, err
 	}
 	if len(bom) != len(draft) {
 		return nil, fmt.Errorf("internal error: the BOM changed length (%d to %d) when part digests were filled in", len(draft), len(bom))
-	}
-	sigs, err := signAll(bom, keys)
-	if err != nil {
-		return nil, err
-	}
-	slot, err := encodeSlot(sigs)
-	if err != nil {
-		return nil, err
-	}
-	head, err := headBytes(bom, slot, b.Created)
-	if err != nil {
-		return nil, err
 	}
 	headFile, err := createTemp(PartName(spec.Output, 0))
 	if err != nil {
@@ -138,6 +114,23 @@ func writeSplit(ctx context.Context, spec Spec, b *BOM, sources []entrySource, k
 	removeStale(spec.Output, len(files))
 	sum := sha256.Sum256(head)
 	return result(b, bom, sigs, fmt.Sprintf("%x", sum), int64(len(head))+b.PayloadSize, files)
+}
+
+// signedHead encodes the BOM, signs it with every key and lays out the head: the BOM entry and
+// the signature slot.
+func signedHead(b *BOM, keys []SigningKey) (bom, head []byte, sigs []signing.Signature, err error) {
+	if bom, err = b.Marshal(); err != nil {
+		return nil, nil, nil, err
+	}
+	if sigs, err = signAll(bom, keys); err != nil {
+		return nil, nil, nil, err
+	}
+	slot, err := encodeSlot(sigs)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	head, err = headBytes(bom, slot, b.Created)
+	return bom, head, sigs, err
 }
 
 func result(b *BOM, bom []byte, sigs []signing.Signature, sum string, size int64, files []string) (*Result, error) {
