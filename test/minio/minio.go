@@ -3,7 +3,6 @@ package minio
 
 import (
 	"fmt"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -38,11 +37,11 @@ func Start(t testing.TB) *Server {
 	t.Helper()
 	dir := t.TempDir()
 	s := &Server{
-		Endpoint: fmt.Sprintf("127.0.0.1:%d", freePort(t)),
+		Endpoint: fmt.Sprintf("127.0.0.1:%d", tools.FreePort(t)),
 		Dir:      filepath.Join(dir, "data"),
 		t:        t,
 		bin:      tools.Path(t, "minio"),
-		console:  freePort(t),
+		console:  tools.FreePort(t),
 		logPath:  filepath.Join(dir, "minio.log"),
 	}
 	t.Cleanup(s.Kill)
@@ -113,13 +112,4 @@ func (s *Server) start() {
 			time.Sleep(50 * time.Millisecond)
 		}
 	}
-}
-
-func freePort(t testing.TB) int {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
 }

@@ -4,7 +4,6 @@ package registry
 
 import (
 	"fmt"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -49,7 +48,7 @@ func StartS3(t testing.TB, s S3) *Registry {
 
 func start(t testing.TB, dir, storage string) *Registry {
 	bin := tools.Path(t, "registry")
-	port := freePort(t)
+	port := tools.FreePort(t)
 	cfg := fmt.Sprintf(`version: 0.1
 log: {level: error, accesslog: {disabled: true}}
 storage:
@@ -115,13 +114,4 @@ func (r *Registry) launch(t testing.TB) {
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
-}
-
-func freePort(t testing.TB) int {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
 }
