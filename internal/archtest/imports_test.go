@@ -16,6 +16,7 @@ const module = "github.com/openairgap/terraform-provider-airgap/"
 var layers = map[string]int{
 	"internal/provider": 3,
 	"internal/bundle":   2, "internal/inject": 2, "internal/registry": 2, "internal/deploy": 2,
+	"internal/workload": 2, "internal/receipt": 2,
 	"internal/signing": 1, "internal/chart": 1, "internal/sample": 1, "internal/objstore": 1, "internal/kube": 1,
 	"internal/archtest": 0,
 }
