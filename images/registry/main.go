@@ -31,6 +31,13 @@ func main() {
 		fmt.Println(version)
 		return
 	}
+	if s.prepareRoot != "" {
+		if err := prepareRoot(s.root, s.prepareRoot); err != nil {
+			fmt.Fprintln(os.Stderr, "registry:", err)
+			os.Exit(1)
+		}
+		return
+	}
 	setUpLogging()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()

@@ -29,6 +29,11 @@ func serve(ctx context.Context, s settings) error {
 		s.httpSecret = rand.Text()
 		logrus.Warnf("registry: no %sHTTP_SECRET: using a random one; replicas behind one Service must share a secret", envPrefix)
 	}
+	if s.storage == "filesystem" {
+		if err := checkWritable(s.root); err != nil {
+			return err
+		}
+	}
 	app, err := newApp(ctx, s.configuration())
 	if err != nil {
 		return err

@@ -28,6 +28,7 @@ type settings struct {
 	httpSecret    string // signs upload state; replicas behind one Service must share it
 	uploadPurging bool
 	printVersion  bool
+	prepareRoot   string // UID:GID: chown the filesystem root and exit
 }
 
 type s3Settings struct {
@@ -75,6 +76,7 @@ func parseSettings(args []string, getenv func(string) string) (settings, error) 
 	str(&s.tlsKey, "tls-key", "TLS_KEY", "", "TLS private key (PEM)")
 	boolean(&s.uploadPurging, "upload-purging", "UPLOAD_PURGING", false, "purge abandoned uploads older than a week")
 	fs.BoolVar(&s.printVersion, "version", false, "print the version and exit")
+	fs.StringVar(&s.prepareRoot, "prepare-root", "", "UID:GID: give the filesystem root to this owner and exit (an init container, as root)")
 	if err := errors.Join(errs...); err != nil {
 		return s, err
 	}
