@@ -23,7 +23,7 @@ type State struct {
 	RetiredInjection string
 	// Running lists the image IDs (ref@digest, as the node's runtime reports them) of the
 	// registry's ready containers: proof of where they were pulled from.
-	Running []string
+	Running   []string
 	RolledOut bool // the Deployment has rolled out its image and every pod is available
 	// Missing names the objects a complete registry has and this one lacks.
 	Missing []string
