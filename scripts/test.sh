@@ -97,7 +97,15 @@ cluster_phase() {
   make -s cluster-up
   AIRGAP_REQUIRE_CLUSTER=1 go test -count=1 ./test/cluster/
   # Elsewhere, tests that need the cluster are named TestCluster*; they skip in the unit phase.
+  # They use the system bundle the system phase built (or build one, in seconds when cached).
+  local sys=$demo_dir/system/airgap-system-${VERSION:-0.1.0}.tar
+  [ -f "$sys" ] && export AIRGAP_SYSTEM_BUNDLE=$sys
   AIRGAP_REQUIRE_CLUSTER=1 go test -count=1 -run '^TestCluster' ./internal/...
+  # The provider on the cluster, under terraform and then under tofu.
+  AIRGAP_REQUIRE_CLUSTER=1 TF_ACC=1 TF_ACC_TERRAFORM_PATH="$(command -v terraform)" \
+    go test -count=1 -run '^TestClusterAcc' ./internal/provider/
+  AIRGAP_REQUIRE_CLUSTER=1 TF_ACC=1 TF_ACC_TERRAFORM_PATH="$(bash scripts/tools.sh path tofu)" TF_ACC_PROVIDER_HOST=registry.opentofu.org \
+    go test -count=1 -run '^TestClusterAcc' ./internal/provider/
   make -s cluster-down
   trap - EXIT
 }

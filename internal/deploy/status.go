@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -95,4 +96,24 @@ func Status(ctx context.Context, cs kubernetes.Interface, namespace, name string
 	}
 	slices.Sort(st.Running)
 	return st, nil
+}
+
+// Retirement is a registry's record that it retired an injection.
+type Retirement struct {
+	Registry      string // "NAMESPACE/NAME" of the registry's Deployment
+	PayloadDigest string // the payload the injection served
+}
+
+// RetiredBy finds the registry that retired injection name in namespace, or returns nil.
+func RetiredBy(ctx context.Context, cs kubernetes.Interface, namespace, name string) (*Retirement, error) {
+	ds, err := cs.AppsV1().Deployments("").List(ctx, metav1.ListOptions{LabelSelector: LabelManagedBy + "=" + ManagedBy + "," + LabelName + "=" + AppName})
+	if err != nil {
+		return nil, fmt.Errorf("looking for the registry that retired injection %s/%s: %w", namespace, name, err)
+	}
+	for _, d := range ds.Items {
+		if digest, ok := strings.CutPrefix(d.Annotations[AnnotationRetiredInjection], namespace+"/"+name+"@"); ok {
+			return &Retirement{Registry: d.Namespace + "/" + d.Name, PayloadDigest: digest}, nil
+		}
+	}
+	return nil, nil
 }

@@ -108,3 +108,36 @@ func (d *providerData) bundleStore(ctx context.Context, path string) (bundle.Sto
 	}
 	return c.Store(loc.Bucket).WithContext(ctx), loc.Key, nil
 }
+
+// openBundle verifies a bundle's signatures under the provider's trust and logs each accepted
+// signer; no payload byte is read.
+func (d *providerData) openBundle(ctx context.Context, p string) (*bundle.Bundle, error) {
+	if d == nil || d.trustErr != nil {
+		msg := "no trusted key is configured: bundles are never accepted unverified"
+		if d != nil {
+			msg = d.trustErr.Error()
+		}
+		return nil, errors.New(msg)
+	}
+	store, name, err := d.bundleStore(ctx, p)
+	if err != nil {
+		return nil, err
+	}
+	b, err := bundle.OpenFrom(store, name, d.trust)
+	if err != nil {
+		return nil, err
+	}
+	for _, s := range b.Signers {
+		tflog.Info(ctx, "bundle signature accepted", map[string]any{"bundle": p, "signer": s.Name, "fingerprint": s.Fingerprint, "subject": s.Subject})
+	}
+	return b, nil
+}
+
+// fingerprints lists the accepted signers' key fingerprints.
+func fingerprints(b *bundle.Bundle) []string {
+	out := []string{}
+	for _, s := range b.Signers {
+		out = append(out, s.Fingerprint)
+	}
+	return out
+}

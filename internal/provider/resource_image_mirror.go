@@ -119,25 +119,7 @@ func (r *imageMirrorResource) target(m imageMirrorModel) (registry.Target, error
 
 // open verifies the bundle's signatures under the provider's trust; no payload byte is read.
 func (r *imageMirrorResource) open(ctx context.Context, m imageMirrorModel) (*bundle.Bundle, error) {
-	if r.data == nil || r.data.trustErr != nil {
-		msg := "no trusted key is configured: bundles are never accepted unverified"
-		if r.data != nil {
-			msg = r.data.trustErr.Error()
-		}
-		return nil, errors.New(msg)
-	}
-	store, name, err := r.data.bundleStore(ctx, m.Bundle.ValueString())
-	if err != nil {
-		return nil, err
-	}
-	b, err := bundle.OpenFrom(store, name, r.data.trust)
-	if err != nil {
-		return nil, err
-	}
-	for _, s := range b.Signers {
-		tflog.Info(ctx, "bundle signature accepted", map[string]any{"bundle": m.Bundle.ValueString(), "signer": s.Name, "fingerprint": s.Fingerprint})
-	}
-	return b, nil
+	return r.data.openBundle(ctx, m.Bundle.ValueString())
 }
 
 // describe fills what the signed BOM alone tells: digest, signers and references.

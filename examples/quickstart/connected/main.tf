@@ -45,10 +45,10 @@ resource "airgap_bundle" "demo" {
 
 output "bundle" {
   value = {
-    paths       = airgap_bundle.demo.paths
-    sha256      = airgap_bundle.demo.sha256
-    bom_digest  = airgap_bundle.demo.bom_digest
-    size        = airgap_bundle.demo.size
-    signers     = airgap_bundle.demo.signer_fingerprints
+    paths      = airgap_bundle.demo.paths
+    sha256     = airgap_bundle.demo.sha256
+    bom_digest = airgap_bundle.demo.bom_digest
+    size       = airgap_bundle.demo.size
+    signers    = airgap_bundle.demo.signer_fingerprints
   }
 }
