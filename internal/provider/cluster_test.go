@@ -30,6 +30,7 @@ import (
 	"github.com/openairgap/terraform-provider-airgap/internal/inject"
 	"github.com/openairgap/terraform-provider-airgap/internal/signing"
 	"github.com/openairgap/terraform-provider-airgap/test/cluster"
+	"github.com/openairgap/terraform-provider-airgap/test/minio"
 	"github.com/openairgap/terraform-provider-airgap/test/registry"
 	"github.com/openairgap/terraform-provider-airgap/test/system"
 )
@@ -278,3 +279,115 @@ func TestClusterAccRegistryVolume(t *testing.T) {
 var digestRE = regexp.MustCompile(`^sha256:[0-9a-f]{64}$`)
 
 func regexpMust(s string) *regexp.Regexp { return regexp.MustCompile(s) }
+
+// TestClusterAccRegistryS3: the registry stores in a bucket of a MinIO running in the cluster,
+// its endpoint discovered through the Kubernetes API from the Service's named port. Destroy
+// leaves the bucket's data alone.
+func TestClusterAccRegistryS3(t *testing.T) {
+	a := requireClusterAcc(t)
+	store := minio.InCluster(t, a.c, a.workNS, "registry")
+	config := a.config(fmt.Sprintf(`{ s3 = {
+    bucket         = "registry"
+    root_directory = "enclave"
+    service        = { namespace = %q, name = "minio", port_name = "s3" }
+    insecure_http  = true
+    access_key     = %q
+    secret_key     = %q
+  } }`, store.Namespace, minio.AccessKey, minio.SecretKey))
+	blobs := "enclave/docker/registry/v2/blobs/"
+	var stored int
+	resource.Test(t, resource.TestCase{
+		ProtoV6ProviderFactories: protoV6,
+		CheckDestroy: resource.ComposeAggregateTestCheckFunc(a.leftNothing(t), func(*terraform.State) error {
+			if left := len(store.Keys(t, blobs)); left != stored {
+				return fmt.Errorf("destroy touched the bucket: %d blobs before, %d after", stored, left)
+			}
+			return nil
+		}),
+		Steps: []resource.TestStep{
+			{
+				Config: config,
+				ConfigStateChecks: []statecheck.StateCheck{
+					statecheck.ExpectKnownValue("airgap_registry.r", tfjsonpath.New("status"), knownvalue.StringExact("serving")),
+				},
+				Check: resource.ComposeAggregateTestCheckFunc(a.injectionRetired(t), a.runsWorkload(t), func(*terraform.State) error {
+					// The registry's image and the toolbox, every blob in the bucket under the root directory.
+					stored = len(store.Keys(t, blobs))
+					t.Logf("%d objects under s3://registry/%s", stored, blobs)
+					if stored < 6 {
+						return fmt.Errorf("only %d objects under %s: the registry does not store in the bucket", stored, blobs)
+					}
+					return nil
+				}),
+			},
+			{Config: config, ConfigPlanChecks: resource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()}}},
+		},
+	})
+}
+
+// TestClusterAccInjectionTamperedChunk replaces one chunk ConfigMap by hand (they are
+// immutable, so an operator would delete and recreate it) while the apply uploads the others:
+// the injector refuses to serve, the apply fails saying why, and nothing is left behind.
+func TestClusterAccInjectionTamperedChunk(t *testing.T) {
+	a := requireClusterAcc(t)
+	config := fmt.Sprintf(`
+provider "airgap" {
+  kubernetes   = { kubeconfig = %s }
+  trusted_keys = [{ name = "release", public_key = file(%s) }]
+}
+resource "airgap_injection" "seed" {
+  system_bundle = %s
+  namespace     = %q
+}`, hcl(a.c.Kubeconfig()), hcl(a.systemKey), hcl(a.systemBundle), a.namespace)
+
+	tampered := make(chan error, 1)
+	go func() { tampered <- a.tamperChunk(t.Context(), inject.DefaultName+"-"+inject.ChunkName(1)) }()
+	resource.Test(t, resource.TestCase{
+		ProtoV6ProviderFactories: protoV6,
+		Steps: []resource.TestStep{{
+			Config:      config,
+			ExpectError: regexp.MustCompile(`(?s)The injector refused to serve.*payload sha256 mismatch.*refusing\s+to\s+serve.*edited\s+or\s+replaced`),
+		}},
+	})
+	if err := <-tampered; err != nil {
+		t.Fatal(err)
+	}
+	left, err := inject.Status(t.Context(), a.cs, a.namespace, inject.DefaultName)
+	if err != nil || left.Exists() {
+		t.Errorf("the failed apply left %v (%v)", left, err)
+	}
+}
+
+// tamperChunk waits for the chunk ConfigMap, then replaces it with one byte flipped, and
+// checks it did so before the injector pod existed.
+func (a *clusterAcc) tamperChunk(ctx context.Context, chunk string) error {
+	cms := a.cs.CoreV1().ConfigMaps(a.namespace)
+	for {
+		cm, err := cms.Get(ctx, chunk, metav1.GetOptions{})
+		if err == nil {
+			for k, data := range cm.BinaryData {
+				data[len(data)/2] ^= 0x01
+				cm.BinaryData[k] = data
+			}
+			if err := cms.Delete(ctx, chunk, metav1.DeleteOptions{}); err != nil {
+				return err
+			}
+			cm.ResourceVersion, cm.UID, cm.CreationTimestamp = "", "", metav1.Time{}
+			if _, err := cms.Create(ctx, cm, metav1.CreateOptions{}); err != nil {
+				return err
+			}
+			if _, err := a.cs.CoreV1().Pods(a.namespace).Get(ctx, inject.DefaultName, metav1.GetOptions{}); !apierrors.IsNotFound(err) {
+				return fmt.Errorf("the injector pod existed before the chunk was replaced (%v): the test lost its race", err)
+			}
+			return nil
+		}
+		if !apierrors.IsNotFound(err) {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("chunk %s never appeared", chunk)
+		case <-time.After(10 * time.Millisecond):
+		}
+	}
+}
