@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/client-go/discovery"
@@ -83,5 +84,5 @@ func (c *Client) get(ctx context.Context, ref ObjectRef) (*unstructured.Unstruct
 	if err != nil {
 		return nil, err
 	}
-	return r.Get(ctx, ref.Name, metav1GetOptions)
+	return r.Get(ctx, ref.Name, metav1.GetOptions{})
 }

@@ -1,7 +1,5 @@
 package workload
 
-import metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-
 // Labels and annotations this package writes.
 const (
 	LabelManagedBy = "app.kubernetes.io/managed-by"
@@ -16,5 +14,3 @@ const (
 
 // inventoryPrefix starts the name of a set's inventory ConfigMap.
 const inventoryPrefix = "airgap-manifests-"
-
-var metav1GetOptions = metav1.GetOptions{}

@@ -6,7 +6,6 @@ import (
 	appsv1 "k8s.io/api/apps/v1"
 	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
-	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
@@ -219,15 +218,20 @@ func jobProgress(u *unstructured.Unstructured) (progress, *podSelector, error) {
 }
 
 func crdProgress(u *unstructured.Unstructured) (progress, *podSelector, error) {
-	crd, err := convert[apiextensionsv1.CustomResourceDefinition](u)
-	if err != nil {
+	// Read as plain conditions: the typed definition lives in a module of its own.
+	var crd struct {
+		Status struct {
+			Conditions []struct{ Type, Status, Message string }
+		}
+	}
+	if err := runtime.DefaultUnstructuredConverter.FromUnstructured(u.Object, &crd); err != nil {
 		return progress{}, nil, err
 	}
 	for _, c := range crd.Status.Conditions {
-		if c.Type == apiextensionsv1.Established && c.Status == apiextensionsv1.ConditionTrue {
+		if c.Type == "Established" && c.Status == "True" {
 			return progress{ready: true}, nil, nil
 		}
-		if c.Type == apiextensionsv1.NamesAccepted && c.Status == apiextensionsv1.ConditionFalse {
+		if c.Type == "NamesAccepted" && c.Status == "False" {
 			return progress{err: &NotReadyError{Reason: "NamesNotAccepted", Detail: c.Message}}, nil, nil
 		}
 	}

@@ -279,3 +279,26 @@ func TestWaitReadyDone(t *testing.T) {
 		t.Errorf("cancelled wait: %v", err)
 	}
 }
+
+func TestCRDProgress(t *testing.T) {
+	crd := func(conds ...any) *unstructured.Unstructured {
+		return &unstructured.Unstructured{Object: map[string]any{
+			"apiVersion": "apiextensions.k8s.io/v1", "kind": "CustomResourceDefinition",
+			"metadata": map[string]any{"name": "widgets.test.openairgap.dev"},
+			"status":   map[string]any{"conditions": conds},
+		}}
+	}
+	cond := func(typ, status, msg string) any {
+		return map[string]any{"type": typ, "status": status, "message": msg}
+	}
+	if p, _, err := crdProgress(crd(cond("NamesAccepted", "True", ""), cond("Established", "True", ""))); err != nil || !p.ready {
+		t.Errorf("established: %+v %v", p, err)
+	}
+	if p, _, err := crdProgress(crd()); err != nil || p.ready || p.state != "not established" {
+		t.Errorf("new: %+v %v", p, err)
+	}
+	p, _, err := crdProgress(crd(cond("NamesAccepted", "False", `"widgets" is already in use`)))
+	if err != nil || p.err == nil || p.err.Reason != "NamesNotAccepted" || p.err.Detail != `"widgets" is already in use` {
+		t.Errorf("names taken: %+v %v", p, err)
+	}
+}
