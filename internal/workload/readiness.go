@@ -221,8 +221,12 @@ func crdProgress(u *unstructured.Unstructured) (progress, *podSelector, error) {
 	// Read as plain conditions: the typed definition lives in a module of its own.
 	var crd struct {
 		Status struct {
-			Conditions []struct{ Type, Status, Message string }
-		}
+			Conditions []struct {
+				Type    string `json:"type"`
+				Status  string `json:"status"`
+				Message string `json:"message"`
+			} `json:"conditions"`
+		} `json:"status"`
 	}
 	if err := runtime.DefaultUnstructuredConverter.FromUnstructured(u.Object, &crd); err != nil {
 		return progress{}, nil, err
