@@ -23,8 +23,13 @@ type Client struct {
 	dynamic dynamic.Interface
 	core    kubernetes.Interface
 	mapper  meta.ResettableRESTMapper
+	// config and discovery serve Helm (nil in tests with fake clients).
+	config    *rest.Config
+	discovery discovery.CachedDiscoveryInterface
 	// poll is how often waits look again.
 	poll time.Duration
+	// Logf receives Helm's progress messages; nil discards them.
+	Logf func(format string, args ...any)
 }
 
 // NewClient builds a client from a REST configuration (see internal/kube). Nothing is sent to
@@ -43,8 +48,10 @@ func NewClient(rc *rest.Config) (*Client, error) {
 	if err != nil {
 		return nil, fmt.Errorf("kubernetes discovery client: %w", err)
 	}
-	mapper := restmapper.NewDeferredDiscoveryRESTMapper(memory.NewMemCacheClient(disc))
-	return newClient(dyn, core, mapper), nil
+	cached := memory.NewMemCacheClient(disc)
+	c := newClient(dyn, core, restmapper.NewDeferredDiscoveryRESTMapper(cached))
+	c.config, c.discovery = rest.CopyConfig(rc), cached
+	return c, nil
 }
 
 func newClient(dyn dynamic.Interface, core kubernetes.Interface, mapper meta.ResettableRESTMapper) *Client {

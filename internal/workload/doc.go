@@ -1,6 +1,6 @@
 // Package workload puts a verified bundle's workloads into a cluster: plain manifests by
-// server-side apply, as sets with an inventory, and their images rewritten to the in-cluster
-// registry, pinned by digest.
+// server-side apply, as sets with an inventory, and charts as Helm releases, their images
+// rewritten to the in-cluster registry, pinned by digest.
 //
 // # Images
 //
@@ -28,6 +28,21 @@
 // that still name this inventory: an object moved to another set is left alone), then records
 // the new set. Client.Read compares the live objects with the inventory (missing objects,
 // images changed by hand) without the bundle; Client.Delete removes the set in reverse order.
+//
+// # Helm releases
+//
+// Client.ApplyChart installs or upgrades a release of a chart carried as .tgz bytes, through the
+// Helm v3 SDK with its Secret storage in the release's namespace and a REST client getter built
+// from the client's configuration (no kubeconfig). The images are rewritten by PostRenderer;
+// hooks, which Helm 3 does not post-render, are refused if they would pull from outside. Going
+// back to an older chart or values is an upgrade, not a Helm rollback. It is atomic: a failed
+// first install is uninstalled, a failed upgrade rolled back to the last good revision, and the
+// error says why (the readiness wait below) and what was undone. No release is left pending: one
+// that an interrupted apply left pending-install, -upgrade or -rollback is recovered first (marked
+// failed and rolled back to its last good revision, or uninstalled without one) and reported. A
+// call whose context ends writes no further release record, as a killed process would not.
+// Client.ReleaseStatus reads the revision, chart, status, manifest digest and images;
+// Client.Uninstall removes a release.
 //
 // # Readiness
 //
