@@ -12,9 +12,10 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 )
 
-// TestClusterChart installs the demo chart as a Helm release whose pods pull their rewritten
-// images from 127.0.0.1, upgrades it to version 2 (one image removed, one added), goes back to
-// version 1, sees a failing upgrade roll back by itself, and uninstalls it.
+// TestClusterChart sees a failing first install uninstall itself, installs the demo chart as a
+// Helm release whose pods pull their rewritten images from 127.0.0.1, upgrades it to version 2
+// (one image removed, one added), goes back to version 1, sees a failing upgrade roll back by
+// itself, and uninstalls it.
 func TestClusterChart(t *testing.T) {
 	e := requireCluster(t)
 	ns := e.namespace(t, "chart")
@@ -27,6 +28,25 @@ func TestClusterChart(t *testing.T) {
 		return res, err
 	}
 	t.Cleanup(func() { _ = e.client.Uninstall(context.Background(), ns, "shop", time.Minute) })
+
+	// A first install whose beta exits at once: it fails, and is uninstalled by itself.
+	bogus := func(component string) map[string]any {
+		return map[string]any{"components": map[string]any{component: map[string]any{"args": []string{"bogus"}}}}
+	}
+	_, err := apply("failed install, uninstalled", "demo-1", bogus("beta"))
+	t.Logf("the failed install's error: %v", err)
+	for _, want := range []string{
+		"installing release " + ns + "/shop (chart demo 1.0.0) failed, and it was uninstalled",
+		"Deployment.apps " + ns + `/shop-beta failed: CrashLoopBackOff: pod shop-beta-`, "its last words: usage: toolbox",
+	} {
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("the failed install's error lacks %q", want)
+		}
+	}
+	if st, err := e.client.ReleaseStatus(ctx, ns, "shop"); err != nil || st != nil {
+		t.Errorf("after the failed install: %+v, %v; want no release", st, err)
+	}
+	e.checkGone(t, ns, "shop-alpha")
 
 	// Version 1: alpha and beta.
 	res, err := apply("install 1.0.0", "demo-1", nil)
@@ -61,7 +81,7 @@ func TestClusterChart(t *testing.T) {
 
 	// Version 2 with gamma given a bad argument: it exits at once, the upgrade fails and rolls
 	// back to revision 3 by itself, as revision 5.
-	_, err = apply("failed upgrade, rolled back", "demo-2", map[string]any{"components": map[string]any{"gamma": map[string]any{"args": []string{"bogus"}}}})
+	_, err = apply("failed upgrade, rolled back", "demo-2", bogus("gamma"))
 	t.Logf("the failed upgrade's error: %v", err)
 	for _, want := range []string{
 		"upgrading release " + ns + "/shop to chart demo 2.0.0 (revision 4) failed, and it was rolled back to revision 3 (chart demo 1.0.0; now revision 5)",
