@@ -156,7 +156,9 @@ func cutLine(b []byte) (user string, hash []byte, ok bool) {
 }
 
 // CopyPullSecret puts the registry's pull Secret into namespace, for workloads there, and
-// returns its name. The copy is labelled as the registry's, so Remove deletes it too.
+// returns its name; a missing namespace is created (and left in place by Remove, since the
+// workloads meant for it outlive any one registry). The copy is labelled as the registry's, so
+// Remove deletes it too.
 func CopyPullSecret(ctx context.Context, cs kubernetes.Interface, r Registry, namespace string) (string, error) {
 	r, err := r.WithDefaults()
 	if err != nil {
@@ -164,6 +166,12 @@ func CopyPullSecret(ctx context.Context, cs kubernetes.Interface, r Registry, na
 	}
 	if r.Username == "" {
 		return "", errors.New("the registry has no authentication: there is no pull secret to copy")
+	}
+	if _, err := cs.CoreV1().Namespaces().Get(ctx, namespace, metav1.GetOptions{}); apierrors.IsNotFound(err) {
+		ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: namespace, Labels: map[string]string{LabelManagedBy: ManagedBy}}}
+		if _, err := cs.CoreV1().Namespaces().Create(ctx, ns, metav1.CreateOptions{}); err != nil && !apierrors.IsAlreadyExists(err) {
+			return "", fmt.Errorf("creating namespace %s for the pull secret: %w", namespace, err)
+		}
 	}
 	if _, err := cs.CoreV1().Secrets(namespace).Apply(ctx, r.pullSecret(namespace), applyOptions); err != nil {
 		return "", fmt.Errorf("applying pull secret %s/%s: %w", namespace, r.pullSecretName(), err)
