@@ -88,13 +88,7 @@ func requireClusterAcc(t *testing.T) *clusterAcc {
 	t.Cleanup(func() { a.deleteNamespace(t, a.namespace) }) // only if a failure left it
 
 	// Hold the fixed NodePorts (and the egress counters) for the whole test.
-	c.SerializeEgress(t)
-	before := c.EgressPackets(t)
-	t.Cleanup(func() {
-		if after := c.EgressPackets(t); after != before {
-			t.Errorf("egress counter moved: %d -> %d packets tried to leave the machine", before, after)
-		}
-	})
+	c.GuardEgress(t)
 	return a
 }
 

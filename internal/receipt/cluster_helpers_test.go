@@ -31,13 +31,7 @@ type clusterEnv struct {
 func requireCluster(t *testing.T) clusterEnv {
 	t.Helper()
 	c := cluster.Require(t)
-	c.SerializeEgress(t)
-	before := c.EgressPackets(t)
-	t.Cleanup(func() {
-		if after := c.EgressPackets(t); after != before {
-			t.Errorf("egress counter moved: %d -> %d packets tried to leave the machine", before, after)
-		}
-	})
+	c.GuardEgress(t)
 	cs, _, err := kube.Clients(kube.Config{Kubeconfig: c.Kubeconfig()})
 	if err != nil {
 		t.Fatal(err)

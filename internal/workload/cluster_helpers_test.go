@@ -54,13 +54,7 @@ func requireCluster(t *testing.T) *clusterEnv {
 	if !slices.Contains(c.HTTPRegistryPorts(), registryPort) {
 		t.Skipf("127.0.0.1:%d is not among the node's plain-HTTP registry ports %v", registryPort, c.HTTPRegistryPorts())
 	}
-	c.SerializeEgress(t)
-	before := c.EgressPackets(t)
-	t.Cleanup(func() {
-		if after := c.EgressPackets(t); after != before {
-			t.Errorf("egress counter moved: %d -> %d packets tried to leave the machine", before, after)
-		}
-	})
+	c.GuardEgress(t)
 	cs, rc, err := kube.Clients(kube.Config{Kubeconfig: c.Kubeconfig()})
 	if err != nil {
 		t.Fatal(err)

@@ -242,6 +242,19 @@ func (c *Cluster) HostEgressPackets(t testing.TB) uint64 { t.Helper(); return pa
 // outside the machine; all of them were rejected.
 func (c *Cluster) EnclavePackets(t testing.TB) uint64 { t.Helper(); return packets(t, chainEnclave) }
 
+// GuardEgress holds the egress lock for the rest of the test (SerializeEgress) and fails the test
+// if a packet tried to leave the machine meanwhile: the guard every end-to-end test wants.
+func (c *Cluster) GuardEgress(t testing.TB) {
+	t.Helper()
+	c.SerializeEgress(t)
+	before := c.EgressPackets(t)
+	t.Cleanup(func() {
+		if after := c.EgressPackets(t); after != before {
+			t.Errorf("egress counter moved: %d -> %d packets tried to leave the machine", before, after)
+		}
+	})
+}
+
 // SerializeEgress makes the calling test the only one, across all test processes on this machine,
 // that reads or moves the egress counters, until it ends: a test that asserts a counter did not move
 // must not overlap a test that moves it on purpose (go test runs packages in parallel).
