@@ -110,19 +110,23 @@ func (r *injectionResource) Schema(_ context.Context, _ resource.SchemaRequest, 
 	}
 }
 
-// system opens and verifies the system bundle's signatures and reads the registry image and
+// openSystem verifies the system bundle's signatures and reads the registry image and the
 // injectors from it.
-func (r *injectionResource) system(ctx context.Context, m injectionModel) (*bundle.Bundle, *deploy.System, error) {
-	b, err := r.data.openBundle(ctx, m.SystemBundle.ValueString())
+func (d *providerData) openSystem(ctx context.Context, path, image string) (*bundle.Bundle, *deploy.System, error) {
+	b, err := d.openBundle(ctx, path)
 	if err != nil {
 		return nil, nil, err
 	}
-	sys, err := deploy.FromBundle(b, m.Image.ValueString())
+	sys, err := deploy.FromBundle(b, image)
 	if err != nil {
 		b.Close()
 		return nil, nil, err
 	}
 	return b, sys, nil
+}
+
+func (r *injectionResource) system(ctx context.Context, m injectionModel) (*bundle.Bundle, *deploy.System, error) {
+	return r.data.openSystem(ctx, m.SystemBundle.ValueString(), m.Image.ValueString())
 }
 
 // describe sets what the signed BOM tells, and the payload digest, computed from the bundle.

@@ -254,16 +254,7 @@ func (r *registryResource) s3Endpoint(ctx context.Context, s *s3Model) (string, 
 }
 
 func (r *registryResource) system(ctx context.Context, m registryModel) (*bundle.Bundle, *deploy.System, error) {
-	b, err := r.data.openBundle(ctx, m.SystemBundle.ValueString())
-	if err != nil {
-		return nil, nil, err
-	}
-	sys, err := deploy.FromBundle(b, m.Image.ValueString())
-	if err != nil {
-		b.Close()
-		return nil, nil, err
-	}
-	return b, sys, nil
+	return r.data.openSystem(ctx, m.SystemBundle.ValueString(), m.Image.ValueString())
 }
 
 func describeRegistry(ctx context.Context, m *registryModel, b *bundle.Bundle, sys *deploy.System) diag.Diagnostics {
