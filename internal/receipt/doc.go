@@ -8,10 +8,11 @@
 // accepts only that encoding, byte for byte, so what a reader sees is exactly what was signed:
 // Go's decoder would otherwise take keys in any case and let a duplicate key win. The schema is
 // SchemaV1; a reader refuses any other. A receipt records the bundles used (name, version, BOM
-// digest, file SHA-256, accepted signer fingerprints), the images (source reference and the
-// deployed reference pinned by digest), the releases or manifest sets (kind, name, namespace,
-// revision, chart version, digest of the rendered manifests), the action, the time, the operator
-// and the Terraform resource address when given.
+// digest, accepted signer fingerprints, and the file's SHA-256 when the caller hashed it: the BOM
+// digest alone pins every byte, since the signed BOM lists the SHA-256 of every entry), the images
+// (source reference and the deployed reference pinned by digest), the releases or manifest sets
+// (kind, name, namespace, revision, chart version, digest of the rendered manifests), the action,
+// the time, the operator and the Terraform resource address when given.
 //
 // # The chain
 //

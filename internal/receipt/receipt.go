@@ -68,7 +68,10 @@ type Bundle struct {
 	Name      string `json:"name"`
 	Version   string `json:"version"`
 	BOMDigest string `json:"bomDigest"` // sha256:<hex> of the BOM, the bytes its signatures cover
-	SHA256    string `json:"sha256"`    // hex digest of the bundle file (part 0 of a split bundle)
+	// SHA256 is the hex digest of the bundle file (part 0 of a split bundle), when the caller
+	// hashed it; optional, because BOMDigest already pins every byte: the signed BOM lists the
+	// SHA-256 of every entry, and a consumer verifies those before it uses one.
+	SHA256 string `json:"sha256,omitempty"`
 	// Signers are the fingerprints of the keys whose signatures over the BOM were accepted.
 	Signers []string `json:"signers"`
 }

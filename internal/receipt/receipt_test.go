@@ -64,6 +64,31 @@ func TestMarshalIsCanonical(t *testing.T) {
 	}
 }
 
+// A bundle's file digest is optional (the BOM digest pins every byte): without it the key is
+// left out of the document, and a document that spells it empty is not canonical.
+func TestBundleFileDigestIsOptional(t *testing.T) {
+	r := small()
+	r.Bundles[0].SHA256 = ""
+	doc, err := r.Marshal()
+	if err != nil {
+		t.Fatalf("a bundle without a file digest is refused: %v", err)
+	}
+	if strings.Contains(string(doc), `"sha256":`) {
+		t.Fatalf("the document names an absent file digest: %s", doc)
+	}
+	parsed, err := Parse(doc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(*parsed, r.Canonical()) {
+		t.Fatalf("round trip:\n%+v\nwant\n%+v", *parsed, r.Canonical())
+	}
+	spelled := strings.Replace(string(doc), `"signers"`, `"sha256":"","signers"`, 1)
+	if _, err := Parse([]byte(spelled)); err == nil || !strings.Contains(err.Error(), "not in canonical form") {
+		t.Fatalf("an empty file digest spelled out: got %v, want not in canonical form", err)
+	}
+}
+
 func TestParseRefusesWhatWasNotWrittenThisWay(t *testing.T) {
 	doc, err := small().Marshal()
 	if err != nil {

@@ -155,7 +155,7 @@ func validateBundle(b Bundle) error {
 	if !ociDigest.MatchString(b.BOMDigest) {
 		return fmt.Errorf("bomDigest of bundle %q is %q: want sha256:<64 hex digits>", b.Name, b.BOMDigest)
 	}
-	if !hexDigest.MatchString(b.SHA256) {
+	if b.SHA256 != "" && !hexDigest.MatchString(b.SHA256) {
 		return fmt.Errorf("sha256 of bundle %q is %q: want 64 lowercase hex digits", b.Name, b.SHA256)
 	}
 	if len(b.Signers) == 0 {
