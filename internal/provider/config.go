@@ -43,6 +43,20 @@ type objectStoreModel struct {
 	Service         *serviceRef  `tfsdk:"service"`
 }
 
+// receiptsModel is where deployment receipts are kept and how they are signed; see receipts.go.
+type receiptsModel struct {
+	Namespace  types.String            `tfsdk:"namespace"`
+	Stream     types.String            `tfsdk:"stream"`
+	Operator   types.String            `tfsdk:"operator"`
+	SigningKey *receiptSigningKeyModel `tfsdk:"signing_key"`
+	Directory  types.String            `tfsdk:"directory"`
+}
+
+type receiptSigningKeyModel struct {
+	PrivateKey types.String `tfsdk:"private_key"`
+	Password   types.String `tfsdk:"password"`
+}
+
 type serviceRef struct {
 	Namespace types.String `tfsdk:"namespace"`
 	Name      types.String `tfsdk:"name"`
@@ -91,6 +105,32 @@ func connectionAttributes() map[string]schema.Attribute {
 					}},
 			}},
 	}
+}
+
+// receiptsAttribute configures the deployment receipts. The block is optional but receipts are
+// not: without it they are kept unsigned under the defaults, because an audit trail that has to be
+// switched on is missing exactly when someone needs it.
+func receiptsAttribute() schema.Attribute {
+	return schema.SingleNestedAttribute{Optional: true,
+		MarkdownDescription: "Deployment receipts: after every apply that changes workloads, a record of what was applied " +
+			"(bundle BOM digests and accepted signer fingerprints, images, releases, time, operator) is kept in the cluster " +
+			"as an immutable ConfigMap, hash-chained to the one before it, and read back with the `airgap_receipts` data source. " +
+			"Receipts are always recorded: without this block, unsigned, in stream `" + defaultReceiptStream + "` of namespace `" +
+			defaultReceiptNamespace + "`. The block names the operator and the key that signs each receipt.",
+		Attributes: map[string]schema.Attribute{
+			"namespace": schema.StringAttribute{Optional: true, MarkdownDescription: "Namespace that keeps the receipts; created when missing, never deleted. Default `" + defaultReceiptNamespace + "`."},
+			"stream":    schema.StringAttribute{Optional: true, MarkdownDescription: "Name of the history (a DNS label): several streams may share a namespace, one per environment say. Default `" + defaultReceiptStream + "`."},
+			"operator":  schema.StringAttribute{Optional: true, MarkdownDescription: "Who applies (a name, an e-mail address): recorded in every receipt, inside the signed bytes."},
+			"signing_key": schema.SingleNestedAttribute{Optional: true, Sensitive: true,
+				MarkdownDescription: "The operator's key, which signs every receipt exactly as `cosign sign-blob --key` would. Without it receipts are unsigned.",
+				Attributes: map[string]schema.Attribute{
+					"private_key": schema.StringAttribute{Required: true, Sensitive: true, MarkdownDescription: "The private key PEM, encrypted, as `cosign generate-key-pair` writes `cosign.key`."},
+					"password": schema.StringAttribute{Optional: true, Sensitive: true, MarkdownDescription: "The key's password. When unset, read from `" + passwordEnv + "`, " +
+						"which keeps it out of the configuration."},
+				}},
+			"directory": schema.StringAttribute{Optional: true, MarkdownDescription: "Also write each receipt to this directory (created when missing): " +
+				"`receipt-STREAM-SEQUENCE.json` with its signature beside it as `.json.sig`, ready for `cosign verify-blob`. The cluster's copy stays the record."},
+		}}
 }
 
 // endpointLog names every endpoint the configuration lets the provider contact. Anything not

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/hashicorp/terraform-plugin-framework/datasource"
+	"github.com/hashicorp/terraform-plugin-framework/diag"
 	"github.com/hashicorp/terraform-plugin-framework/function"
 	"github.com/hashicorp/terraform-plugin-framework/path"
 	"github.com/hashicorp/terraform-plugin-framework/provider"
@@ -38,6 +39,7 @@ type providerData struct {
 	now      func() time.Time
 	config   providerModel // connections; clients are built from it when first needed
 	clients  clients
+	receipts receiptSettings // where recordDeployment keeps receipts, and the key that signs them
 }
 
 type providerModel struct {
@@ -48,6 +50,7 @@ type providerModel struct {
 	RegistryAuth       []registryAuthModel     `tfsdk:"registry_auth"`
 	FallbackRegistries []fallbackRegistryModel `tfsdk:"fallback_registries"`
 	ObjectStore        *objectStoreModel       `tfsdk:"object_store"`
+	Receipts           *receiptsModel          `tfsdk:"receipts"`
 }
 
 type trustedKeyModel struct {
@@ -76,6 +79,7 @@ func (p *airgapProvider) Schema(_ context.Context, _ provider.SchemaRequest, res
 		Attributes: map[string]schema.Attribute{
 			"kubernetes": attrs["kubernetes"], "registry_auth": attrs["registry_auth"],
 			"fallback_registries": attrs["fallback_registries"], "object_store": attrs["object_store"],
+			"receipts": receiptsAttribute(),
 			"trusted_keys": schema.ListNestedAttribute{
 				MarkdownDescription: "Public keys trusted to sign bundles, each with an optional validity window. " +
 					"A bundle signed by a key outside its window is rejected: re-sign stockpiled bundles before delivery.",
@@ -117,8 +121,14 @@ func (p *airgapProvider) Configure(ctx context.Context, req provider.ConfigureRe
 		resp.Diagnostics.AddAttributeError(path.Root("trusted_keys"), "Invalid trust configuration", data.trustErr.Error())
 		return
 	}
+	var diags diag.Diagnostics
+	data.receipts, diags = receiptSettingsFrom(cfg.Receipts)
+	if resp.Diagnostics.Append(diags...); resp.Diagnostics.HasError() {
+		return
+	}
 	tflog.Info(ctx, "airgap provider configured", map[string]any{"trusted_keys": len(cfg.TrustedKeys), "trusted_roots": len(cfg.TrustedRoots)})
 	endpointLog(ctx, cfg)
+	data.receipts.log(ctx)
 	data.config = cfg
 	resp.ResourceData = data
 	resp.DataSourceData = data
