@@ -143,5 +143,5 @@ func (p *airgapProvider) Functions(context.Context) []func() function.Function {
 }
 
 func (p *airgapProvider) DataSources(context.Context) []func() datasource.DataSource {
-	return []func() datasource.DataSource{newBundleDataSource}
+	return []func() datasource.DataSource{newBundleDataSource, newReceiptsDataSource}
 }

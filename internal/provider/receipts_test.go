@@ -13,6 +13,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework/path"
 	"github.com/hashicorp/terraform-plugin-framework/types"
 	"github.com/hashicorp/terraform-plugin-log/tflogtest"
+	"github.com/hashicorp/terraform-plugin-testing/helper/resource"
 	"k8s.io/client-go/kubernetes/fake"
 
 	"github.com/openairgap/terraform-provider-airgap/internal/bundle"
@@ -198,4 +199,35 @@ func TestProviderRecordDeployment(t *testing.T) {
 		}
 	}
 
+	// What the data source shows of the newest.
+	got := entryOf(h.Entries[1])
+	want := "chart shop/web revision 2 chart 1.2.0 " + receipt.Digest([]byte{2})
+	if got.Signature != "verified" || got.Signer != "operator" || got.Time != "2026-05-01T12:00:00Z" || !slices.Equal(got.Releases, []string{want}) ||
+		got.Images["ghcr.io/example/web:1.2.0"] != "127.0.0.1:31999/example/web@"+receipt.Digest([]byte("web")) || len(got.Problems) != 0 {
+		t.Fatalf("entry shown as %+v", got)
+	}
+}
+
+// TestProviderReceiptsRefuseBadInput: a wrong key password fails the plan at Configure, before
+// anything is applied, and a known_head that is not a digest fails validation.
+func TestProviderReceiptsRefuseBadInput(t *testing.T) {
+	e := &env{t: t, dir: t.TempDir()}
+	priv, _ := e.key("operator")
+	resource.UnitTest(t, resource.TestCase{
+		ProtoV6ProviderFactories: protoV6,
+		Steps: []resource.TestStep{
+			{
+				Config: `
+provider "airgap" {
+  receipts = { signing_key = { private_key = file(` + hcl(priv) + `), password = "not-the-password" } }
+}
+data "airgap_receipts" "h" {}`,
+				ExpectError: wrapped("the private key does not decrypt with the password given: check the password for this key"),
+			},
+			{
+				Config:      `data "airgap_receipts" "h" { known_head = "sha256:abc" }`,
+				ExpectError: wrapped("must be the digest of a receipt"),
+			},
+		},
+	})
 }
