@@ -9,10 +9,12 @@ import (
 
 	"github.com/hashicorp/terraform-plugin-log/tflog"
 	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/rest"
 
 	"github.com/openairgap/terraform-provider-airgap/internal/bundle"
 	"github.com/openairgap/terraform-provider-airgap/internal/kube"
 	"github.com/openairgap/terraform-provider-airgap/internal/objstore"
+	"github.com/openairgap/terraform-provider-airgap/internal/workload"
 )
 
 // S3EndpointEnv overrides the object store's endpoint, ahead of configuration and discovery, so
@@ -24,6 +26,8 @@ const S3EndpointEnv = "AIRGAP_S3_ENDPOINT"
 type clients struct {
 	mu         sync.Mutex
 	kube       kubernetes.Interface
+	rest       *rest.Config
+	workload   *workload.Client
 	discoverer *objstore.Discoverer
 }
 
@@ -37,12 +41,29 @@ func (d *providerData) kubeClient() (kubernetes.Interface, error) {
 	if k := d.config.Kubernetes; k != nil {
 		path, context = k.Kubeconfig.ValueString(), k.Context.ValueString()
 	}
-	kc, _, err := kube.Clients(kube.Config{Kubeconfig: path, Context: context})
+	kc, rc, err := kube.Clients(kube.Config{Kubeconfig: path, Context: context})
 	if err != nil {
 		return nil, fmt.Errorf("connecting to Kubernetes (set the provider's kubernetes.kubeconfig when not running in the cluster): %w", err)
 	}
-	d.clients.kube = kc
+	d.clients.kube, d.clients.rest = kc, rc
 	return kc, nil
+}
+
+// workloadClient is the client that applies manifests and Helm releases.
+func (d *providerData) workloadClient() (*workload.Client, error) {
+	if _, err := d.kubeClient(); err != nil {
+		return nil, err
+	}
+	d.clients.mu.Lock()
+	defer d.clients.mu.Unlock()
+	if d.clients.workload == nil {
+		wc, err := workload.NewClient(d.clients.rest)
+		if err != nil {
+			return nil, err
+		}
+		d.clients.workload = wc
+	}
+	return d.clients.workload, nil
 }
 
 // objectStore builds the S3 client: the endpoint comes from AIRGAP_S3_ENDPOINT, else the

@@ -135,7 +135,7 @@ func (p *airgapProvider) Configure(ctx context.Context, req provider.ConfigureRe
 }
 
 func (p *airgapProvider) Resources(context.Context) []func() resource.Resource {
-	return []func() resource.Resource{newBundleResource, newBundleSignatureResource, newImageMirrorResource, newInjectionResource, newRegistryResource}
+	return []func() resource.Resource{newBundleResource, newBundleSignatureResource, newImageMirrorResource, newInjectionResource, newRegistryResource, newManifestResource, newChartResource}
 }
 
 func (p *airgapProvider) Functions(context.Context) []func() function.Function {
