@@ -10,7 +10,8 @@
 #   mirror   the provider's filesystem mirror (amd64, arm64), checked by init and plan under
 #            terraform and tofu in a network namespace with no network at all
 #   system   the in-cluster registry image (its own module's tests) and the signed system bundle
-#   cluster  a real single-node Kubernetes with egress denied, and the tests that need it
+#   cluster  a real single-node Kubernetes with egress denied, the tests that need it, and the
+#            offline walkthrough (scripts/walkthrough.sh) under terraform and tofu
 # `scripts/test.sh PHASE...` runs only the phases named.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -106,6 +107,9 @@ cluster_phase() {
     go test -count=1 -run '^TestClusterAcc' ./internal/provider/
   AIRGAP_REQUIRE_CLUSTER=1 TF_ACC=1 TF_ACC_TERRAFORM_PATH="$(bash scripts/tools.sh path tofu)" TF_ACC_PROVIDER_HOST=registry.opentofu.org \
     go test -count=1 -run '^TestClusterAcc' ./internal/provider/
+  # The whole product offline, from the provider's mirror, under both tools.
+  [ -f "$demo_dir/mirror/.terraform.lock.hcl" ] || bash scripts/provider-mirror.sh "$demo_dir/mirror"
+  bash scripts/walkthrough.sh "$demo_dir/mirror"
   make -s cluster-down
   trap - EXIT
 }
