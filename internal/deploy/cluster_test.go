@@ -21,6 +21,10 @@ func TestClusterBootstrapVolume(t *testing.T) {
 	ctx := t.Context()
 	ns := uniqueName("airgap-boot")
 	injName, regName := "seed", "registry"
+	// The node must fetch the registry's image, under both names, for the events to prove where
+	// from; and it is forgotten again afterwards (registered first: it runs after the pods are gone).
+	e.c.ForgetImage(t, e.sys.Image.Digest)
+	t.Cleanup(func() { e.c.ForgetImage(t, e.sys.Image.Digest) })
 	cleanUp(t, e.cs, ns, regName, injName)
 	logsOnFailure(t, e.cs, ns, regName)
 

@@ -162,6 +162,7 @@ func TestClusterInject(t *testing.T) {
 		t.Fatal(err)
 	}
 	ref := seed.Endpoint + "/" + toolbox.Repository + "@" + digest.String()
+	e.c.ForgetImage(t, digest.String()) // under any name: the content must come from the injector
 	e.c.RemoveImageOnCleanup(t, ref)
 	ns := testNamespace(t, e.cs, "pull")
 	_, err = e.cs.CoreV1().Pods(ns).Create(ctx, &corev1.Pod{

@@ -156,6 +156,8 @@ func (a *clusterAcc) runsWorkload(t *testing.T) resource.TestCheckFunc {
 		if !strings.HasPrefix(image, "127.0.0.1:31999/airgap-test/toolbox@sha256:") {
 			return fmt.Errorf("mirrored reference %q", image)
 		}
+		_, digest, _ := strings.Cut(image, "@")
+		a.c.ForgetImage(t, digest) // under any name: the pull below must fetch it
 		a.c.RemoveImageOnCleanup(t, image)
 		ctx := t.Context()
 		_, err := a.cs.CoreV1().Pods(a.workNS).Create(ctx, &corev1.Pod{

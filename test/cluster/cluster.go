@@ -375,6 +375,30 @@ func (c *Cluster) RemoveImageOnCleanup(t testing.TB, name string) {
 
 // removeImage removes name and the references the CRI plugin added for it: REPO@DIGEST and the
 // image ID (sha256:...), the latter only when no other name still uses the same manifest.
+// ForgetImage removes from the node every image whose manifest (or index) digest is digest, under
+// any name, and waits for the runtime to collect its content: the next pull of that digest must
+// then fetch it from a registry. Content addressed by digest is shared between names, so a test
+// that proves where a pull came from must start with the node not holding it.
+func (c *Cluster) ForgetImage(t testing.TB, digest string) {
+	t.Helper()
+	out, err := c.ctr("images", "ls").Output()
+	if err != nil {
+		t.Fatalf("ctr images ls: %v", err)
+	}
+	var names []string
+	for _, line := range strings.Split(string(out), "\n")[1:] {
+		if f := strings.Fields(line); len(f) >= 3 && f[2] == digest {
+			names = append(names, f[0])
+		}
+	}
+	if len(names) == 0 {
+		return
+	}
+	if out, err := c.ctr(append([]string{"images", "rm", "--sync"}, names...)...).CombinedOutput(); err != nil {
+		t.Fatalf("ctr images rm %v: %v: %s", names, err, out)
+	}
+}
+
 func (c *Cluster) removeImage(name string) error {
 	out, err := c.ctr("images", "ls").Output()
 	if err != nil {
