@@ -7,6 +7,7 @@ import (
 	"os"
 	"sync"
 
+	"github.com/hashicorp/terraform-plugin-framework/diag"
 	"github.com/hashicorp/terraform-plugin-log/tflog"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
@@ -47,6 +48,24 @@ func (d *providerData) kubeClient() (kubernetes.Interface, error) {
 	}
 	d.clients.kube, d.clients.rest = kc, rc
 	return kc, nil
+}
+
+// kube is kubeClient for CRUD methods: a failure becomes the diagnostic every resource gives.
+func (d *providerData) kube(diags *diag.Diagnostics) kubernetes.Interface {
+	cs, err := d.kubeClient()
+	if err != nil {
+		diags.AddError("No Kubernetes connection", err.Error())
+	}
+	return cs
+}
+
+// workloads is workloadClient for CRUD methods, as kube is.
+func (d *providerData) workloads(diags *diag.Diagnostics) *workload.Client {
+	wc, err := d.workloadClient()
+	if err != nil {
+		diags.AddError("No Kubernetes connection", err.Error())
+	}
+	return wc
 }
 
 // workloadClient is the client that applies manifests and Helm releases.

@@ -223,9 +223,8 @@ func (r *chartResource) apply(ctx context.Context, plan tfsdk.Plan, state *tfsdk
 		diags.AddAttributeError(path.Root("namespace"), "Cannot create the namespace", err.Error())
 		return diags
 	}
-	wc, err := r.data.workloadClient()
-	if err != nil {
-		diags.AddError("No Kubernetes connection", err.Error())
+	wc := r.data.workloads(&diags)
+	if diags.HasError() {
 		return diags
 	}
 	res, err := wc.ApplyChart(ctx, workload.Chart{Release: m.Name.ValueString(), Namespace: m.Namespace.ValueString(),
@@ -280,9 +279,8 @@ func (r *chartResource) Read(ctx context.Context, req resource.ReadRequest, resp
 	if resp.Diagnostics.HasError() {
 		return
 	}
-	wc, err := r.data.workloadClient()
-	if err != nil {
-		resp.Diagnostics.AddError("No Kubernetes connection", err.Error())
+	wc := r.data.workloads(&resp.Diagnostics)
+	if resp.Diagnostics.HasError() {
 		return
 	}
 	st, err := wc.ReleaseStatus(ctx, m.Namespace.ValueString(), m.Name.ValueString())
@@ -308,9 +306,8 @@ func (r *chartResource) Delete(ctx context.Context, req resource.DeleteRequest, 
 	if resp.Diagnostics.Append(d...); resp.Diagnostics.HasError() {
 		return
 	}
-	wc, err := r.data.workloadClient()
-	if err != nil {
-		resp.Diagnostics.AddError("No Kubernetes connection", err.Error())
+	wc := r.data.workloads(&resp.Diagnostics)
+	if resp.Diagnostics.HasError() {
 		return
 	}
 	if err := wc.Uninstall(ctx, m.Namespace.ValueString(), m.Name.ValueString(), timeout); err != nil {

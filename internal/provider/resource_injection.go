@@ -207,9 +207,8 @@ func (r *injectionResource) Create(ctx context.Context, req resource.CreateReque
 	if resp.Diagnostics.HasError() {
 		return
 	}
-	cs, err := r.data.kubeClient()
-	if err != nil {
-		resp.Diagnostics.AddError("No Kubernetes connection", err.Error())
+	cs := r.data.kube(&resp.Diagnostics)
+	if resp.Diagnostics.HasError() {
 		return
 	}
 	payload := sys.Payload
@@ -250,9 +249,8 @@ func (r *injectionResource) Read(ctx context.Context, req resource.ReadRequest, 
 	if resp.Diagnostics.HasError() {
 		return
 	}
-	cs, err := r.data.kubeClient()
-	if err != nil {
-		resp.Diagnostics.AddError("No Kubernetes connection", err.Error())
+	cs := r.data.kube(&resp.Diagnostics)
+	if resp.Diagnostics.HasError() {
 		return
 	}
 	ns, name := m.Namespace.ValueString(), m.Name.ValueString()
@@ -301,9 +299,8 @@ func (r *injectionResource) Delete(ctx context.Context, req resource.DeleteReque
 	if resp.Diagnostics.HasError() {
 		return
 	}
-	cs, err := r.data.kubeClient()
-	if err != nil {
-		resp.Diagnostics.AddError("No Kubernetes connection", err.Error())
+	cs := r.data.kube(&resp.Diagnostics)
+	if resp.Diagnostics.HasError() {
 		return
 	}
 	if err := inject.Remove(ctx, cs, m.Namespace.ValueString(), m.Name.ValueString()); err != nil {

@@ -235,9 +235,8 @@ func (r *manifestResource) apply(ctx context.Context, plan tfsdk.Plan, state *tf
 		return diags
 	}
 	defer b.Close()
-	wc, err := r.data.workloadClient()
-	if err != nil {
-		diags.AddError("No Kubernetes connection", err.Error())
+	wc := r.data.workloads(&diags)
+	if diags.HasError() {
 		return diags
 	}
 	res, err := wc.Apply(ctx, workload.Set{Name: m.Name.ValueString(), InventoryNamespace: m.inventoryNamespace(),
@@ -275,9 +274,8 @@ func (r *manifestResource) Read(ctx context.Context, req resource.ReadRequest, r
 	if resp.Diagnostics.HasError() {
 		return
 	}
-	wc, err := r.data.workloadClient()
-	if err != nil {
-		resp.Diagnostics.AddError("No Kubernetes connection", err.Error())
+	wc := r.data.workloads(&resp.Diagnostics)
+	if resp.Diagnostics.HasError() {
 		return
 	}
 	live, err := wc.Read(ctx, m.inventoryNamespace(), m.Name.ValueString())
@@ -306,9 +304,8 @@ func (r *manifestResource) Delete(ctx context.Context, req resource.DeleteReques
 	if resp.Diagnostics.Append(d...); resp.Diagnostics.HasError() {
 		return
 	}
-	wc, err := r.data.workloadClient()
-	if err != nil {
-		resp.Diagnostics.AddError("No Kubernetes connection", err.Error())
+	wc := r.data.workloads(&resp.Diagnostics)
+	if resp.Diagnostics.HasError() {
 		return
 	}
 	digest := m.ManifestDigest.ValueString()

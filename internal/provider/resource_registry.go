@@ -340,9 +340,8 @@ func (r *registryResource) install(ctx context.Context, plan tfsdk.Plan, state *
 	if diags.Append(describeRegistry(ctx, &m, b, sys)...); diags.HasError() {
 		return diags
 	}
-	cs, err := r.data.kubeClient()
-	if err != nil {
-		diags.AddError("No Kubernetes connection", err.Error())
+	cs := r.data.kube(&diags)
+	if diags.HasError() {
 		return diags
 	}
 	reg, err := r.engine(ctx, m)
@@ -419,9 +418,8 @@ func (r *registryResource) Read(ctx context.Context, req resource.ReadRequest, r
 	if resp.Diagnostics.HasError() {
 		return
 	}
-	cs, err := r.data.kubeClient()
-	if err != nil {
-		resp.Diagnostics.AddError("No Kubernetes connection", err.Error())
+	cs := r.data.kube(&resp.Diagnostics)
+	if resp.Diagnostics.HasError() {
 		return
 	}
 	st, err := deploy.Status(ctx, cs, m.Namespace.ValueString(), m.Name.ValueString())
@@ -453,9 +451,8 @@ func (r *registryResource) Delete(ctx context.Context, req resource.DeleteReques
 	if resp.Diagnostics.HasError() {
 		return
 	}
-	cs, err := r.data.kubeClient()
-	if err != nil {
-		resp.Diagnostics.AddError("No Kubernetes connection", err.Error())
+	cs := r.data.kube(&resp.Diagnostics)
+	if resp.Diagnostics.HasError() {
 		return
 	}
 	keep := m.Storage != nil && m.Storage.Volume != nil && m.Storage.Volume.KeepOnDestroy.ValueBool()
