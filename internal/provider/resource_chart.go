@@ -114,9 +114,12 @@ type chartSource struct {
 	rendered *workload.Rendered
 }
 
-func (r *chartResource) source(ctx context.Context, m *chartModel, verifyPayload bool) (*chartSource, diag.Diagnostics) {
+func (r *chartResource) source(ctx context.Context, m *chartModel, apply bool) (*chartSource, diag.Diagnostics) {
 	var diags diag.Diagnostics
 	b, err := r.data.openBundle(ctx, m.Bundle.ValueString())
+	if !apply && errors.Is(err, fs.ErrNotExist) {
+		return nil, diags // written later in this apply, which verifies it
+	}
 	if err != nil {
 		diags.AddAttributeError(path.Root("bundle"), "Bundle rejected", err.Error())
 		return nil, diags
@@ -126,7 +129,7 @@ func (r *chartResource) source(ctx context.Context, m *chartModel, verifyPayload
 		diags.AddAttributeError(path.Root(attr), summary, err.Error())
 		return nil, diags
 	}
-	if verifyPayload {
+	if apply { // every byte before anything is applied
 		if err := b.VerifyPayload(ctx); err != nil {
 			return fail("bundle", "Bundle rejected", fmt.Errorf("%w: nothing was applied", err))
 		}
@@ -180,12 +183,9 @@ func (r *chartResource) ModifyPlan(ctx context.Context, req resource.ModifyPlanR
 		plan.Values.IsUnknown() || plan.Chart.IsUnknown() {
 		return
 	}
-	if _, err := r.data.openBundle(ctx, plan.Bundle.ValueString()); errors.Is(err, fs.ErrNotExist) {
-		return
-	}
 	src, diags := r.source(ctx, &plan, false)
 	resp.Diagnostics.Append(diags...)
-	if diags.HasError() {
+	if src == nil {
 		return
 	}
 	src.b.Close()

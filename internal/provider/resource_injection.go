@@ -203,9 +203,13 @@ func (r *injectionResource) Create(ctx context.Context, req resource.CreateReque
 		return
 	}
 	planned := m.PayloadDigest.ValueString()
-	resp.Diagnostics.Append(describeInjection(ctx, &m, b, sys)...)
-	if resp.Diagnostics.HasError() {
-		return
+	if m.PayloadDigest.IsUnknown() {
+		// The bundle was written later in this apply than the plan: describe it now. Otherwise
+		// the plan did, and Inject checks the payload against the planned digest as it uploads.
+		resp.Diagnostics.Append(describeInjection(ctx, &m, b, sys)...)
+		if resp.Diagnostics.HasError() {
+			return
+		}
 	}
 	cs := r.data.kube(&resp.Diagnostics)
 	if resp.Diagnostics.HasError() {
@@ -232,6 +236,7 @@ func (r *injectionResource) Create(ctx context.Context, req resource.CreateReque
 	}
 	tflog.Info(ctx, "injector serving", map[string]any{"endpoint": seed.Endpoint, "node": seed.Node, "chunks": seed.Chunks,
 		"payload_bytes": seed.PayloadSize, "upload_seconds": seed.UploadTook.Seconds(), "ready_seconds": seed.ReadyTook.Seconds()})
+	m.PayloadDigest = types.StringValue(seed.PayloadDigest)
 	m.Chunks = types.Int64Value(int64(seed.Chunks))
 	m.NodeName = types.StringValue(seed.Node)
 	m.Architecture = types.StringValue(seed.Architecture)

@@ -109,9 +109,12 @@ func (m manifestModel) inventoryNamespace() string {
 
 // render opens the bundle (signatures), reads the chosen manifest files through the BOM and
 // renders them with the images rewritten. It contacts nothing but the bundle.
-func (r *manifestResource) render(ctx context.Context, m *manifestModel, verifyPayload bool) (*bundle.Bundle, *workload.Rendered, diag.Diagnostics) {
+func (r *manifestResource) render(ctx context.Context, m *manifestModel, apply bool) (*bundle.Bundle, *workload.Rendered, diag.Diagnostics) {
 	var diags diag.Diagnostics
 	b, err := r.data.openBundle(ctx, m.Bundle.ValueString())
+	if !apply && errors.Is(err, fs.ErrNotExist) {
+		return nil, nil, diags // written later in this apply, which verifies it
+	}
 	if err != nil {
 		diags.AddAttributeError(path.Root("bundle"), "Bundle rejected", err.Error())
 		return nil, nil, diags
@@ -121,7 +124,7 @@ func (r *manifestResource) render(ctx context.Context, m *manifestModel, verifyP
 		diags.AddAttributeError(path.Root(attr), summary, err.Error())
 		return nil, nil, diags
 	}
-	if verifyPayload {
+	if apply { // every byte before anything is applied
 		if err := b.VerifyPayload(ctx); err != nil {
 			return fail("bundle", "Bundle rejected", fmt.Errorf("%w: nothing was applied", err))
 		}
@@ -196,12 +199,9 @@ func (r *manifestResource) ModifyPlan(ctx context.Context, req resource.ModifyPl
 	if resp.Diagnostics.HasError() || plan.Bundle.IsUnknown() || plan.Registry.IsUnknown() || plan.RepositoryPrefix.IsUnknown() || plan.Manifests.IsUnknown() {
 		return
 	}
-	if _, err := r.data.openBundle(ctx, plan.Bundle.ValueString()); errors.Is(err, fs.ErrNotExist) {
-		return // written later in this apply; the apply verifies it
-	}
 	b, _, diags := r.render(ctx, &plan, false)
 	resp.Diagnostics.Append(diags...)
-	if diags.HasError() {
+	if b == nil {
 		return
 	}
 	b.Close()
