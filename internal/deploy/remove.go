@@ -9,6 +9,8 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
+
+	"github.com/openairgap/terraform-provider-airgap/internal/inject"
 )
 
 // Remove deletes registry name in namespace: its Deployment (waiting until its pods are gone),
@@ -54,69 +56,10 @@ func Remove(ctx context.Context, cs kubernetes.Interface, namespace, name string
 	if err := errors.Join(errs...); err != nil {
 		return fmt.Errorf("remove registry: %w", err)
 	}
-	return removeNamespace(ctx, cs, namespace, name)
-}
-
-// removeNamespace deletes namespace if registry name created it and it is otherwise empty of
-// the things people keep (pods, services, claims, config maps and secrets of their own).
-func removeNamespace(ctx context.Context, cs kubernetes.Interface, namespace, name string) error {
-	ns, err := cs.CoreV1().Namespaces().Get(ctx, namespace, metav1.GetOptions{})
-	if apierrors.IsNotFound(err) {
-		return nil
-	}
-	if err != nil {
-		return fmt.Errorf("remove registry: reading namespace %s: %w", namespace, err)
-	}
-	if ns.Labels[LabelCreatedNamespace] != name || ns.DeletionTimestamp != nil {
-		return nil
-	}
-	if n, err := leftIn(ctx, cs, namespace); err != nil || n > 0 {
-		return err
-	}
-	if err := ignoreNotFound(cs.CoreV1().Namespaces().Delete(ctx, namespace, metav1.DeleteOptions{})); err != nil {
-		return fmt.Errorf("remove registry: deleting namespace %s: %w", namespace, err)
+	if err := inject.RemoveCreatedNamespace(ctx, cs, namespace, LabelCreatedNamespace, name); err != nil {
+		return fmt.Errorf("remove registry: %w", err)
 	}
 	return nil
-}
-
-// leftIn counts what would be lost with the namespace. Kubernetes' own kube-root-ca.crt
-// ConfigMap and service account token Secrets do not count.
-func leftIn(ctx context.Context, cs kubernetes.Interface, namespace string) (int, error) {
-	n := 0
-	pods, err := cs.CoreV1().Pods(namespace).List(ctx, metav1.ListOptions{})
-	if err != nil {
-		return 0, err
-	}
-	n += len(pods.Items)
-	svcs, err := cs.CoreV1().Services(namespace).List(ctx, metav1.ListOptions{})
-	if err != nil {
-		return 0, err
-	}
-	n += len(svcs.Items)
-	pvcs, err := cs.CoreV1().PersistentVolumeClaims(namespace).List(ctx, metav1.ListOptions{})
-	if err != nil {
-		return 0, err
-	}
-	n += len(pvcs.Items)
-	cms, err := cs.CoreV1().ConfigMaps(namespace).List(ctx, metav1.ListOptions{})
-	if err != nil {
-		return 0, err
-	}
-	for _, cm := range cms.Items {
-		if cm.Name != "kube-root-ca.crt" {
-			n++
-		}
-	}
-	secrets, err := cs.CoreV1().Secrets(namespace).List(ctx, metav1.ListOptions{})
-	if err != nil {
-		return 0, err
-	}
-	for _, s := range secrets.Items {
-		if s.Type != "kubernetes.io/service-account-token" {
-			n++
-		}
-	}
-	return n, nil
 }
 
 func waitGone(ctx context.Context, what string, count func(context.Context) (int, error)) error {

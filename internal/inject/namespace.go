@@ -45,13 +45,21 @@ func ensureNamespace(ctx context.Context, cs kubernetes.Interface, req Request) 
 // removeNamespace deletes the namespace if injection name created it and nothing else lives in
 // it: a registry deployed into the same namespace afterwards must outlive the injection.
 func removeNamespace(ctx context.Context, cs kubernetes.Interface, namespace, name string) error {
+	return RemoveCreatedNamespace(ctx, cs, namespace, LabelCreatedNamespace, name)
+}
+
+// RemoveCreatedNamespace deletes namespace, and waits until it is gone, if it carries this
+// provider's managed-by label and createdBy=owner, and holds nothing but what Kubernetes puts in
+// every namespace: the injection and the registry each delete only the namespace they created,
+// once it is empty of others' pods, services, claims, config maps and secrets.
+func RemoveCreatedNamespace(ctx context.Context, cs kubernetes.Interface, namespace, createdBy, owner string) error {
 	ns, err := cs.CoreV1().Namespaces().Get(ctx, namespace, metav1.GetOptions{})
 	switch {
 	case apierrors.IsNotFound(err):
 		return nil
 	case err != nil:
 		return fmt.Errorf("reading namespace %s: %w", namespace, err)
-	case ns.Labels[LabelManagedBy] != ManagedBy || ns.Labels[LabelCreatedNamespace] != name:
+	case ns.Labels[LabelManagedBy] != ManagedBy || ns.Labels[createdBy] != owner:
 		return nil
 	}
 	if ns.DeletionTimestamp == nil {
