@@ -29,6 +29,7 @@ type Bundle struct {
 	Signers []signing.Signer
 	Files   []string
 	data    *stream
+	seal    *seal // set by a successful VerifyPayload
 }
 
 // Open reads the head of the bundle at path (a single file, or the base name or part 0 of a split

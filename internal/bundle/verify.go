@@ -18,9 +18,16 @@ import (
 // VerifyPayload hashes every payload byte against the signed BOM: each entry's canonical header,
 // its content and its padding, and the trailer. Entries are hashed on every core, largest first,
 // so one large layer does not finish last. The first mismatch stops all work and names the entry.
+// On success the bundle is sealed (see Seal), so that its entries can be read again, checked,
+// without a second SHA-256 pass.
 func (b *Bundle) VerifyPayload(ctx context.Context) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
+	b.seal = nil
+	s, err := newSeal(b.BOM.Entries)
+	if err != nil {
+		return err
+	}
 	order := make([]int, len(b.BOM.Entries))
 	for i := range order {
 		order[i] = i
@@ -39,8 +46,10 @@ func (b *Bundle) VerifyPayload(ctx context.Context) error {
 			bufp := bufPool.Get().(*[]byte)
 			defer bufPool.Put(bufp)
 			h := sha256.New()
+			g := s.gmac()
 			for i := range work {
-				if err := b.verifyEntry(ctx, b.BOM.Entries[i], h, *bufp); err != nil {
+				sealEntry := func(c int64, chunk []byte) { s.tags[i][c] = tagOf(g, i, c, chunk) }
+				if err := b.verifyEntry(ctx, b.BOM.Entries[i], h, *bufp, sealEntry); err != nil {
 					fail(err)
 				}
 			}
@@ -62,10 +71,15 @@ feed:
 	if firstErr != nil && !errors.Is(firstErr, context.Canceled) && len(b.BOM.Parts) > 0 {
 		firstErr = b.explainParts(firstErr)
 	}
+	if firstErr == nil {
+		b.seal = s
+	}
 	return firstErr
 }
 
-func (b *Bundle) verifyEntry(ctx context.Context, e Entry, h hash.Hash, buf []byte) error {
+// verifyEntry checks one entry; seal sees each SealChunk of its content, numbered, as it is
+// hashed.
+func (b *Bundle) verifyEntry(ctx context.Context, e Entry, h hash.Hash, buf []byte, seal func(c int64, chunk []byte)) error {
 	at := b.size + e.Offset
 	want, err := tarHeader(e.Path, e.Size, b.BOM.Created)
 	if err != nil {
@@ -79,8 +93,9 @@ func (b *Bundle) verifyEntry(ctx context.Context, e Entry, h hash.Hash, buf []by
 		return fmt.Errorf("%s: %s", b.describe(e.Path), headerMismatch(got, e))
 	}
 	h.Reset()
+	buf = buf[:SealChunk]
 	off, end := at+blockSize, at+blockSize+e.Size
-	for off < end {
+	for c := int64(0); off < end; c++ {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
@@ -89,6 +104,7 @@ func (b *Bundle) verifyEntry(ctx context.Context, e Entry, h hash.Hash, buf []by
 			return fmt.Errorf("%s: reading: %w", b.describe(e.Path), err)
 		}
 		h.Write(chunk)
+		seal(c, chunk)
 		off += int64(len(chunk))
 	}
 	if sum := hexOf(h); sum != e.SHA256 {
