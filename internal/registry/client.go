@@ -68,11 +68,11 @@ func newClient(ctx context.Context, t Target, repos []string, actions string, jo
 	return c, nil
 }
 
-// pooledTransport keeps a connection per parallel job alive between blobs; Go's default keeps
-// two per host, which makes four parallel uploads open and close connections all the time.
+// pooledTransport keeps a connection per request in flight alive between blobs; Go's default
+// keeps two per host, which makes parallel uploads open and close connections all the time.
 func pooledTransport(jobs int) *http.Transport {
 	t := http.DefaultTransport.(*http.Transport).Clone()
-	t.MaxIdleConnsPerHost = max(jobs*2, 8)
+	t.MaxIdleConnsPerHost = max(inFlight(jobs), 8)
 	t.ResponseHeaderTimeout = 5 * time.Minute // a registry may hash a large blob before answering
 	return t
 }

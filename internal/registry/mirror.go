@@ -101,6 +101,8 @@ type mirror struct {
 	p *plan
 	c *client
 	o options
+	// streams holds a token per blob body streaming now; at most o.jobs.
+	streams chan struct{}
 
 	uploaded, mounted, skipped atomic.Int64
 	sent, read                 atomic.Int64

@@ -3,6 +3,7 @@ package registry
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"os"
 	"strings"
@@ -129,14 +130,26 @@ func TestMirrorContinuesAfterTheRegistryDies(t *testing.T) {
 	}
 }
 
+// The bundle changes between its verification and the mirror. Verified in this process, the
+// bundle is sealed and the changed chunk is refused by its seal; never verified, the blob is
+// hashed as it streams and its last chunk withheld. Either way the blob is not committed and no
+// manifest is pushed.
 func TestMirrorRefusesATamperedBlobBeforeAnyManifest(t *testing.T) {
+	for _, verified := range []bool{true, false} {
+		t.Run(fmt.Sprintf("verified=%v", verified), func(t *testing.T) { testTamperedBlob(t, verified) })
+	}
+}
+
+func testTamperedBlob(t *testing.T, verified bool) {
 	forEachBackend(t, func(t *testing.T, reg target) {
 		path, policy := copySample(t)
 		b, err := bundle.Open(path, policy)
 		must(t, err)
 		t.Cleanup(func() { b.Close() })
-		// The bundle changes after the provider verified it: flip a byte in the base layer,
-		// in its last chunk.
+		if verified {
+			must(t, b.VerifyPayload(context.Background()))
+		}
+		// Flip a byte in the base layer, in its last chunk.
 		layer := largestLayer(b)
 		e, _ := b.BOM.EntryByPath(bundle.BlobPath(layer))
 		f, err := os.OpenFile(path, os.O_RDWR, 0)
@@ -155,6 +168,9 @@ func TestMirrorRefusesATamperedBlobBeforeAnyManifest(t *testing.T) {
 		var de *DigestError
 		if !errors.As(err, &de) || !strings.Contains(err.Error(), layer) {
 			t.Fatalf("expected a DigestError naming %s, got %v", layer, err)
+		}
+		if sealed := de.Changed != nil; sealed != verified {
+			t.Fatalf("the seal caught it: %v, want %v (%v)", sealed, verified, err)
 		}
 		if n := c.get("manifest put"); n != 0 {
 			t.Fatalf("%d manifests were pushed after a blob failed its digest", n)

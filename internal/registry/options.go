@@ -15,11 +15,12 @@ type options struct {
 	logMu  *sync.Mutex // parallel jobs log; a Logger need not be safe for concurrent use
 }
 
-// DefaultJobs bounds parallel requests. Four keeps a registry on the same two-core node busy
-// without starving it: the registry hashes and writes every byte we send.
+// DefaultJobs bounds parallel work. Four streaming bodies keep a registry on the same two-core
+// node busy without starving it: the registry hashes and writes every byte we send.
 const DefaultJobs = 4
 
-// WithJobs sets how many blobs (and manifests) are sent at once.
+// WithJobs sets how many blob bodies stream at once (as many more uploads may be waiting for the
+// registry to commit theirs), and how many manifests and lookups are sent at once.
 func WithJobs(n int) Option {
 	return func(o *options) {
 		if n > 0 {
