@@ -34,14 +34,15 @@ type MirroredImage struct {
 }
 
 // Mirror pushes every image of b, every platform, into target straight from the bundle file:
-// blobs in parallel, each read from the bundle at its offset and hashed while it streams, then
+// blobs in parallel, each read from the bundle at its offset and checked while it streams, then
 // per-platform manifests, then indexes, then tags, so that no reference ever names something
 // incomplete. Each image goes to the repository Target.repository gives it; manifests are
 // pushed byte for byte, so their digests are the BOM's.
 //
 // Precondition: the caller has already verified the payload (b.VerifyPayload) before calling
-// Mirror. Mirror checks every blob it sends against its digest as well, so bytes that changed
-// since then abort the run before any manifest is pushed, but it reads only what it sends.
+// Mirror. Mirror checks every blob it sends as well, so bytes that changed since then abort the
+// run before any manifest is pushed, but it reads only what it sends: against the seal the
+// verification left (bundle.Seal) when b was verified, else against the blob's SHA-256 digest.
 //
 // The work is idempotent: what the target already holds is found by HEAD requests and skipped,
 // so a run after an interruption continues where the last one stopped and a run with nothing to
