@@ -16,7 +16,10 @@ import (
 
 // round measures every contender once, each into a fresh registry. Our Mirror goes first: the
 // registry it fills is the source the per-image copies read from.
-func round(ctx context.Context, c config, b *bundle.Bundle, corp *corpus, bundleDigest string, profile bool) ([]row, oursResult, noopResult, error) {
+//
+// b is verified, so Mirror checks its reads against the seal the verification left; unsealed is
+// the same bundle opened without verification, which Mirror streams through SHA-256 instead.
+func round(ctx context.Context, c config, b, unsealed *bundle.Bundle, corp *corpus, bundleDigest string, profile bool) ([]row, oursResult, noopResult, error) {
 	runs := filepath.Join(c.dir, "runs")
 	unique := uniqueBlobBytes(b)
 	src, err := startRegistry(c.registry, filepath.Join(runs, "airgap"))
@@ -33,6 +36,11 @@ func round(ctx context.Context, c config, b *bundle.Bundle, corp *corpus, bundle
 		return nil, oursResult{}, noopResult{}, err
 	}
 	rows := []row{ours.row}
+	hashed, err := measureUnsealed(ctx, c, unsealed)
+	if err != nil {
+		return nil, oursResult{}, noopResult{}, err
+	}
+	rows = append(rows, hashed)
 	if !c.skipSlow {
 		for _, p := range peers(c, corp, src) {
 			r, err := measurePeer(c, b, p.name, p.run, p.repo, unique)
@@ -104,7 +112,7 @@ func measureOurs(ctx context.Context, b *bundle.Bundle, dst *distribution, jobs 
 	if err != nil {
 		return oursResult{}, noopResult{}, fmt.Errorf("our mirror: %w", err)
 	}
-	ours := oursResult{row: row{name: "airgap Mirror (from the bundle)", d: d, bytes: uniqueBlobBytes(b),
+	ours := oursResult{row: row{name: "airgap Mirror (sealed bundle)", d: d, bytes: uniqueBlobBytes(b),
 		client: selfCPU() - cpu0, server: dst.cpu() - srv0, identical: identical(b, dst.host, nil)}, res: res}
 
 	counting := &blobCounter{inner: http.DefaultTransport.(*http.Transport).Clone()}
@@ -114,6 +122,25 @@ func measureOurs(ctx context.Context, b *bundle.Bundle, dst *distribution, jobs 
 		return oursResult{}, noopResult{}, fmt.Errorf("our no-op mirror: %w", err)
 	}
 	return ours, noopResult{res: again, blobRequests: counting.n.Load()}, nil
+}
+
+// measureUnsealed mirrors a bundle this process did not verify: every blob is hashed with SHA-256
+// while it streams, the engine's path when it has no seal to check against.
+func measureUnsealed(ctx context.Context, c config, b *bundle.Bundle) (row, error) {
+	dst, err := startRegistry(c.registry, filepath.Join(c.dir, "runs", "unsealed"))
+	if err != nil {
+		return row{}, err
+	}
+	defer dst.stop()
+	syncDisks()
+	cpu0, srv0 := selfCPU(), dst.cpu()
+	t0 := time.Now()
+	if _, err := registry.Mirror(ctx, b, registry.Target{Host: dst.host, PlainHTTP: true}, registry.WithJobs(c.jobs)); err != nil {
+		return row{}, fmt.Errorf("our mirror of the unsealed bundle: %w", err)
+	}
+	d := time.Since(t0)
+	return row{name: "airgap Mirror, SHA-256 stream", d: d, bytes: uniqueBlobBytes(b),
+		client: selfCPU() - cpu0, server: dst.cpu() - srv0, identical: identical(b, dst.host, nil)}, nil
 }
 
 func measurePeer(c config, b *bundle.Bundle, name string, push func(*distribution) (time.Duration, error), repo func(int) string, unique int64) (row, error) {
