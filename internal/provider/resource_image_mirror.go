@@ -64,7 +64,8 @@ func (r *imageMirrorResource) Schema(_ context.Context, _ resource.SchemaRequest
 	resp.Schema = schema.Schema{
 		MarkdownDescription: "Pushes every image of a verified bundle, every platform, into a registry, straight from the bundle " +
 			"file: the bundle's signatures are checked under the provider's trust and every payload byte is hashed before " +
-			"anything is written; blobs already present are skipped and the rest go up in parallel, each unique blob once " +
+			"anything is written, and each blob is checked again as it streams, so bytes changed on disk after the " +
+			"verification are refused; blobs already present are skipped and the rest go up in parallel, each unique blob once " +
 			"(then mounted across repositories); manifests and indexes go last, byte for byte, so digests are the BOM's. " +
 			"`references` is known at plan time from the signed BOM. Read finds manifests deleted or tags moved in the " +
 			"registry and the next plan shows them in `drift` and restores them. Destroy removes the tags and manifests " +
