@@ -95,6 +95,9 @@ func (b *Bundle) Seal(e Entry) *EntrySeal {
 	return &EntrySeal{b: b, e: e, entry: i, tags: s.tags[i], g: s.gmac()}
 }
 
+// Sealed reports whether this Bundle value verified its payload, so that its entries have seals.
+func (b *Bundle) Sealed() bool { return b.seal != nil }
+
 // Chunks is how many chunks the entry's content has.
 func (s *EntrySeal) Chunks() int64 { return int64(len(s.tags)) }
 

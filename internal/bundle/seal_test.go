@@ -68,11 +68,14 @@ func readAllChunks(s *EntrySeal) ([]byte, []error) {
 
 func TestSealReadsBackWhatWasVerified(t *testing.T) {
 	_, b, e, data := sealedFixture(t)
-	if b.Seal(e) != nil {
+	if b.Seal(e) != nil || b.Sealed() {
 		t.Fatal("a bundle that was never verified has a seal")
 	}
 	must(t, b.VerifyPayload(context.Background()))
 	s := b.Seal(e)
+	if !b.Sealed() {
+		t.Fatal("Sealed is false after a verification that passed")
+	}
 	if s == nil || s.Chunks() != 3 {
 		t.Fatalf("seal %+v, want one of 3 chunks", s)
 	}
@@ -131,6 +134,9 @@ func TestFailedVerificationLeavesNoSeal(t *testing.T) {
 	flip(t, path, b, e, 7)
 	if err := b.VerifyPayload(context.Background()); err == nil {
 		t.Fatal("a changed entry verified")
+	}
+	if b.Sealed() {
+		t.Fatal("Sealed is true after the payload failed verification")
 	}
 	for _, x := range b.BOM.Entries {
 		if b.Seal(x) != nil {

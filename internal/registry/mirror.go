@@ -70,9 +70,13 @@ func Mirror(ctx context.Context, b *bundle.Bundle, target Target, opts ...Option
 	if err != nil {
 		return res, err
 	}
+	check := "sha256 while streaming, last chunk withheld on a mismatch"
+	if b.Sealed() {
+		check = "each chunk against the seal of this process's verification"
+	}
 	o.log("registry target surveyed", map[string]any{
 		"target": target.Host, "images": len(p.images), "manifests_present": m.countPresent(st),
-		"manifests": len(p.platforms) + len(p.indexes),
+		"manifests": len(p.platforms) + len(p.indexes), "blob_check": check,
 	})
 
 	t = time.Now()
