@@ -17,6 +17,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	dynamicfake "k8s.io/client-go/dynamic/fake"
 	"k8s.io/client-go/kubernetes/fake"
+	k8stesting "k8s.io/client-go/testing"
 	"k8s.io/client-go/kubernetes/scheme"
 )
 
@@ -300,5 +301,28 @@ func TestCRDProgress(t *testing.T) {
 	p, _, err := crdProgress(crd(cond("NamesAccepted", "False", `"widgets" is already in use`)))
 	if err != nil || p.err == nil || p.err.Reason != "NamesNotAccepted" || p.err.Detail != `"widgets" is already in use` {
 		t.Errorf("names taken: %+v %v", p, err)
+	}
+}
+
+// A container with no readiness probe is Ready for the instant between its start and its crash.
+// A wait that looks at that instant must not call the rollout done.
+func TestWaitReadyLooksTwiceBeforeCallingARolloutDone(t *testing.T) {
+	c := fakeClient(t, deployment(2, 2, 1, 1, 1, 1))
+	dyn := c.dynamic.(*dynamicfake.FakeDynamicClient)
+	gets := 0
+	dyn.PrependReactor("get", "deployments", func(k8stesting.Action) (bool, runtime.Object, error) {
+		gets++
+		if gets == 1 {
+			return true, toUnstructured(t, deployment(2, 2, 1, 1, 1, 1)), nil // the instant it looked ready
+		}
+		return true, toUnstructured(t, deployment(2, 2, 1, 1, 1, 0)), nil // crashed since
+	})
+	err := c.WaitReady(context.Background(), []ObjectRef{webRef}, WaitOptions{Timeout: 100 * time.Millisecond})
+	var nr *NotReadyError
+	if !errors.As(err, &nr) || nr.Reason != reasonTimeout {
+		t.Fatalf("got %v, want a timeout: the deployment was ready only once", err)
+	}
+	if gets < 2 {
+		t.Fatalf("looked %d times", gets)
 	}
 }

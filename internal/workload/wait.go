@@ -62,7 +62,7 @@ type progress struct {
 // when opts.Timeout has passed, naming each object still waiting and how far it got. What ready
 // means depends on the kind: Deployments, StatefulSets and DaemonSets rolled out at their current
 // generation, Pods Ready (or Succeeded), Jobs complete, CustomResourceDefinitions established;
-// other kinds once they exist.
+// other kinds once they exist. Kinds that run pods must be seen ready on two polls in a row.
 func (c *Client) WaitReady(ctx context.Context, refs []ObjectRef, opts WaitOptions) error {
 	if opts.Timeout <= 0 || len(refs) == 0 {
 		return nil
@@ -71,6 +71,7 @@ func (c *Client) WaitReady(ctx context.Context, refs []ObjectRef, opts WaitOptio
 	defer cancel()
 	pending := append([]ObjectRef(nil), refs...)
 	states := map[ObjectRef]string{}
+	readyOnce := map[ObjectRef]bool{}
 	for {
 		var still []ObjectRef
 		for _, ref := range pending {
@@ -83,6 +84,14 @@ func (c *Client) WaitReady(ctx context.Context, refs []ObjectRef, opts WaitOptio
 			}
 			if p.err != nil {
 				return p.err
+			}
+			if p.ready && runsPods[groupKind{ref.Group, ref.Kind}] && !readyOnce[ref] {
+				// A container with no readiness probe counts as ready the moment it starts,
+				// even one that exits a millisecond later: ready must hold one poll later too.
+				readyOnce[ref] = true
+				p = progress{state: "ready; looking again to see that it stays so"}
+			} else if !p.ready {
+				delete(readyOnce, ref)
 			}
 			if !p.ready {
 				states[ref] = p.state
@@ -184,6 +193,13 @@ var readiness = map[groupKind]func(u *unstructured.Unstructured) (progress, *pod
 	{"", "Pod"}:                   podProgress,
 	{"batch", "Job"}:              jobProgress,
 	{"apiextensions.k8s.io", "CustomResourceDefinition"}: crdProgress,
+}
+
+// runsPods holds the kinds whose readiness is that of long-running pods, which WaitReady must
+// see ready twice in a row.
+var runsPods = map[groupKind]bool{
+	{"apps", "Deployment"}: true, {"apps", "StatefulSet"}: true, {"apps", "DaemonSet"}: true,
+	{"apps", "ReplicaSet"}: true, {"", "ReplicationController"}: true, {"", "Pod"}: true,
 }
 
 // describe is a short state for messages.
