@@ -2,7 +2,9 @@ package registry
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"net"
 	"net/http"
 	"strings"
 	"time"
@@ -59,13 +61,35 @@ func newClient(ctx context.Context, t Target, repos []string, actions string, jo
 		scopes = append(scopes, "repository:"+r+":"+actions)
 	}
 	inner := transport.NewUserAgent(&guard{inner: base, plain: t.PlainHTTP}, userAgent)
-	rt, err := transport.NewWithContext(ctx, reg, auth, inner, scopes)
+	var rt http.RoundTripper
+	for attempt := 1; ; attempt++ {
+		rt, err = transport.NewWithContext(ctx, reg, auth, inner, scopes)
+		if err == nil || attempt == pingAttempts || !unreachable(err) {
+			break
+		}
+		// A registry that has just rolled onto a new pod can leave its NodePort aimed at the
+		// old one for a moment: a connection then times out where the next one succeeds.
+		select {
+		case <-ctx.Done():
+		case <-time.After(time.Second):
+		}
+	}
 	if err != nil {
 		c.close()
 		return nil, fmt.Errorf("registry %s: %w", t.Host, err)
 	}
 	c.http = &http.Client{Transport: rt}
 	return c, nil
+}
+
+// pingAttempts is how many times the first contact with a registry is tried when it could not
+// connect at all.
+const pingAttempts = 3
+
+// unreachable is a failure to connect, as opposed to an answer the registry gave.
+func unreachable(err error) bool {
+	var op *net.OpError
+	return errors.As(err, &op) && op.Op == "dial"
 }
 
 // pooledTransport keeps a connection per request in flight alive between blobs; Go's default

@@ -99,3 +99,17 @@ func TestRepositoryMapping(t *testing.T) {
 		}
 	}
 }
+
+func TestUnreachableIsAFailureToConnect(t *testing.T) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	must(t, err)
+	host := l.Addr().String()
+	l.Close() // nothing listens there now: connections are refused
+	_, err = newClient(context.Background(), Target{Host: host, PlainHTTP: true}, []string{"x"}, scopePull, 1)
+	if err == nil || !unreachable(err) {
+		t.Fatalf("a refused connection: %v (unreachable %v)", err, unreachable(err))
+	}
+	if unreachable(errors.New("UNAUTHORIZED: authentication required")) {
+		t.Fatal("an answer from the registry counted as unreachable")
+	}
+}
